@@ -1,0 +1,81 @@
+"""Roles as data: what each role may do, and on which kind of node it is granted."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CITY_ADMIN = "city_admin", _("市级管理员")
+    STREET_OFFICER = "street_officer", _("街道干部")
+    COMMUNITY_OFFICER = "community_officer", _("社区干部")
+    GRID_WORKER = "grid_worker", _("网格员")
+    PROPERTY_MANAGER = "property_manager", _("物业经理")
+    GUARD = "guard", _("门岗保安")
+    TECHNICIAN = "technician", _("维修师傅")
+    CASHIER = "cashier", _("收银员")
+    CUSTOMER_SERVICE = "customer_service", _("物业客服")
+    INTEGRATOR = "integrator", _("集成商")
+    RESIDENT = "resident", _("居民")
+
+
+PROPERTY_STAFF = (Role.GUARD, Role.TECHNICIAN, Role.CASHIER, Role.CUSTOMER_SERVICE)
+GOVERNMENT = (Role.CITY_ADMIN, Role.STREET_OFFICER, Role.COMMUNITY_OFFICER, Role.GRID_WORKER)
+
+# Which node a role may be granted on: a region level, a grid, a compound or an organisation.
+GRANTED_ON = {
+    Role.CITY_ADMIN: ("region",),
+    Role.STREET_OFFICER: ("region",),
+    Role.COMMUNITY_OFFICER: ("region",),
+    Role.GRID_WORKER: ("grid",),
+    Role.PROPERTY_MANAGER: ("organisation", "compound"),
+    Role.GUARD: ("compound", "organisation"),
+    Role.TECHNICIAN: ("compound", "organisation"),
+    Role.CASHIER: ("compound", "organisation"),
+    Role.CUSTOMER_SERVICE: ("compound", "organisation"),
+    Role.INTEGRATOR: ("compound", "organisation"),
+}
+REGION_LEVEL_OF_ROLE = {Role.CITY_ADMIN: "city", Role.STREET_OFFICER: "street", Role.COMMUNITY_OFFICER: "community"}
+
+
+def _perms(app_models: dict[str, tuple[str, ...]], actions: tuple[str, ...]) -> set[str]:
+    return {f"{app}.{action}_{model}" for app, models_ in app_models.items() for model in models_ for action in actions}
+
+
+PLACES = {"places": ("region", "grid", "compound", "building", "unit", "house")}
+PLACE_DETAIL = {"places": ("building", "unit", "house")}
+PEOPLE = {"people": ("person", "residency", "vehicle", "realunit", "consent")}
+ORGS = {"people": ("organisation",)}
+VIEW, EDIT = ("view",), ("view", "add", "change", "delete")
+AUDIT = {"core.view_auditentry"}
+REVEAL = {"people.reveal_person"}
+EXPORT = {"core.export_list"}
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset(_perms(PLACES, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT),
+    Role.STREET_OFFICER: frozenset(
+        _perms(PLACES, VIEW) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT
+    ),
+    Role.COMMUNITY_OFFICER: frozenset(
+        _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW)
+        | AUDIT | REVEAL | EXPORT
+    ),
+    Role.GRID_WORKER: frozenset(_perms(PLACES, VIEW) | _perms(PEOPLE, ("view", "add", "change")) | _perms(ORGS, VIEW)),
+    Role.PROPERTY_MANAGER: frozenset(
+        _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | {"places.change_compound"}
+        | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW) | AUDIT | REVEAL | EXPORT
+    ),
+    Role.GUARD: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, VIEW)),
+    Role.TECHNICIAN: frozenset(_perms(PLACES, VIEW)),
+    Role.CASHIER: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency")}, VIEW)),
+    Role.CUSTOMER_SERVICE: frozenset(
+        _perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, ("view", "add", "change"))
+    ),
+    Role.INTEGRATOR: frozenset(_perms({"places": ("region", "compound", "building", "unit")}, VIEW)),
+    Role.RESIDENT: frozenset(
+        _perms({"places": ("region", "compound", "building", "unit", "house")}, VIEW)
+        | _perms({"people": ("person", "residency", "vehicle", "consent", "organisation")}, VIEW)
+        | {"people.change_vehicle", "people.add_vehicle", "people.change_consent", "people.add_consent"}
+    ),
+}

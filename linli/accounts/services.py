@@ -1,0 +1,170 @@
+"""Accounts: staff creation, role grants, API tokens, logins (password with lockout; phone + code)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.accounts.models import AccountKind, ApiToken, OneTimeCode, RoleGrant, User, token_digest
+from linli.accounts.roles import GRANTED_ON, REGION_LEVEL_OF_ROLE, Role
+from linli.core import audit
+from linli.core.errors import Forbidden
+from linli.core.services import field_error, save_new
+from linli.notify.providers import SmsMessage, sms_provider
+from linli.people.identity import validate_mobile
+from linli.people.models import Person
+
+log = logging.getLogger("linli.accounts")
+
+
+@transaction.atomic
+def create_superuser(*, username: str, password: str) -> User:
+    user = User(username=username, is_superuser=True, is_staff=True, kind=AccountKind.STAFF)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit.record_created([user])
+    return user
+
+
+@transaction.atomic
+def create_staff(*, actor: Any, username: str, password: str, display_name: str = "") -> User:
+    _require_admin(actor)
+    user = User(username=username, display_name=display_name, kind=AccountKind.STAFF)
+    user.set_password(password)
+    return save_new(user, exclude=["password"])
+
+
+def _require_admin(actor: Any) -> None:
+    if actor is None or not (actor.is_superuser or Role.CITY_ADMIN in actor.scope().roles):
+        raise Forbidden(_("只有管理员可以管理账号"))
+
+
+@transaction.atomic
+def grant_role(*, actor: Any, user: User, role: str, region=None, grid=None, compound=None,
+               organisation=None) -> RoleGrant:
+    if actor is not None:
+        _require_admin(actor)
+    if role not in GRANTED_ON:
+        raise field_error("role", _("未知角色"))
+    node_kind = next(k for k, v in (("region", region), ("grid", grid), ("compound", compound),
+                                    ("organisation", organisation)) if v is not None)
+    if node_kind not in GRANTED_ON[role]:
+        raise field_error("role", _("该角色不能授予在这一层级"))
+    level = REGION_LEVEL_OF_ROLE.get(role)
+    if region is not None and level and region.level != level:
+        raise field_error("region", _("角色与区划层级不匹配"))
+    grant = RoleGrant(user=user, role=role, region=region, grid=grid, compound=compound, organisation=organisation)
+    return save_new(grant)
+
+
+@transaction.atomic
+def issue_token(*, user: User, name: str, days: int | None = 365) -> tuple[ApiToken, str]:
+    raw = ApiToken.new_raw()
+    expires = timezone.now() + dt.timedelta(days=days) if days else None
+    token = ApiToken.objects.create(user=user, name=name, prefix=raw[3:9], digest=token_digest(raw),
+                                    expires_at=expires)
+    audit.record_created([token])
+    return token, raw
+
+
+def user_for_token(raw: str) -> User | None:
+    token = ApiToken.objects.select_related("user").filter(digest=token_digest(raw), revoked=False).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.expires_at and token.expires_at < now:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > dt.timedelta(minutes=5):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user
+
+
+def password_login(request: Any, *, username: str, password: str) -> User:
+    """Authenticate staff, locking the account after repeated failures."""
+    user = User.objects.filter(username=username).first()
+    now = timezone.now()
+    if user is not None and user.locked_until and user.locked_until > now:
+        raise Forbidden(_("登录失败次数过多，账号已暂时锁定"))
+    authenticated = authenticate(request, username=username, password=password)
+    if authenticated is None:
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= settings.LOGIN_FAILURE_LIMIT:
+                user.locked_until = now + dt.timedelta(seconds=settings.LOGIN_LOCKOUT_SECONDS)
+                user.failed_logins = 0
+            user.save(update_fields=["failed_logins", "locked_until"])
+        raise Forbidden(_("用户名或密码错误"))
+    if authenticated.failed_logins:
+        authenticated.failed_logins = 0
+        authenticated.save(update_fields=["failed_logins"])
+    return authenticated
+
+
+def _code_digest(phone_digest: str, code: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), f"{phone_digest}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def request_login_code(*, phone: str) -> None:
+    """Send a 6-digit code to a resident's phone. Says nothing about whether the phone is known."""
+    try:
+        phone = validate_mobile(phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from exc
+    digest = Person.phone_digest_of(phone)
+    if not User.objects.filter(kind=AccountKind.RESIDENT, is_active=True, person__phone_digest=digest).exists():
+        return
+    now = timezone.now()
+    if OneTimeCode.objects.filter(phone_digest=digest, created_at__gt=now - dt.timedelta(seconds=60)).exists():
+        raise Forbidden(_("验证码发送过于频繁，请稍后再试"))
+    code = f"{secrets.randbelow(10**6):06d}"
+    OneTimeCode.objects.create(phone_digest=digest, code_digest=_code_digest(digest, code),
+                               expires_at=now + dt.timedelta(seconds=settings.OTP_TTL_SECONDS))
+    sms_provider().send(SmsMessage(phone=phone, template="login_code", params={"code": code}))
+
+
+@transaction.atomic
+def verify_login_code(*, phone: str, code: str) -> User:
+    try:
+        phone = validate_mobile(phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from exc
+    digest = Person.phone_digest_of(phone)
+    now = timezone.now()
+    otp = (OneTimeCode.objects.select_for_update()
+           .filter(phone_digest=digest, used_at__isnull=True, expires_at__gt=now).first())
+    if otp is None or otp.attempts >= 5:
+        raise Forbidden(_("验证码无效或已过期"))
+    if not hmac.compare_digest(otp.code_digest, _code_digest(digest, code.strip())):
+        otp.attempts += 1
+        otp.save(update_fields=["attempts"])
+        raise Forbidden(_("验证码错误"))
+    otp.used_at = now
+    otp.save(update_fields=["used_at"])
+    user = User.objects.filter(kind=AccountKind.RESIDENT, is_active=True, person__phone_digest=digest).first()
+    if user is None:
+        raise Forbidden(_("验证码无效或已过期"))
+    return user
+
+
+@transaction.atomic
+def create_resident_account(*, actor: Any, person: Person) -> User:
+    from linli.core.services import require
+
+    if actor is not None:
+        require(actor, person, "change")
+    user = User(username=f"resident-{person.pk}", kind=AccountKind.RESIDENT, person=person,
+                display_name=person.name)
+    user.set_unusable_password()
+    return save_new(user, exclude=["password"])

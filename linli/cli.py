@@ -1,0 +1,132 @@
+"""The `linli` command: one entry point for every process and admin task."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+
+def _django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "linli.settings")
+    import django
+
+    django.setup()
+
+
+def _manage(*args: str, **options) -> None:
+    from django.core.management import call_command
+
+    call_command(*args, **options)
+
+
+def cmd_migrate(ns: argparse.Namespace) -> None:
+    _manage("migrate", "--noinput", verbosity=ns.verbosity)
+
+
+def cmd_web(ns: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run("linli.asgi:application", host=ns.host, port=ns.port, workers=ns.workers, log_level="info")
+
+
+def cmd_run(ns: argparse.Namespace) -> None:
+    """Everything on one machine: migrate, optionally load the demo, serve."""
+    cmd_migrate(ns)
+    if ns.demo:
+        from linli.demo.district import demo_loaded, load_demo, print_logins
+
+        if not demo_loaded():
+            load_demo(scale=None, out=sys.stdout)
+        print_logins(sys.stdout)
+    print(f"Linli console: http://{ns.host if ns.host != '0.0.0.0' else '127.0.0.1'}:{ns.port}/", flush=True)  # noqa: S104
+    cmd_web(ns)
+
+
+def cmd_demo(ns: argparse.Namespace) -> None:
+    from linli.demo.district import load_demo, print_logins
+
+    cmd_migrate(ns)
+    load_demo(scale=ns.scale, out=sys.stdout)
+    if ns.scale is None:
+        print_logins(sys.stdout)
+
+
+def cmd_createadmin(ns: argparse.Namespace) -> None:
+    from linli.accounts.services import create_superuser
+
+    user = create_superuser(username=ns.username, password=ns.password)
+    print(f"created administrator {user.username}")
+
+
+def cmd_verify_audit(ns: argparse.Namespace) -> None:
+    from linli.core.audit import verify_chain
+
+    report = verify_chain()
+    if report.ok:
+        print(f"audit chain intact: {report.checked} entries, head {report.head}")
+        return
+    print(f"audit chain BROKEN at entry {report.broken_at}: {report.reason} ({report.checked} verified before it)")
+    sys.exit(1)
+
+
+def cmd_schema(ns: argparse.Namespace) -> None:
+    import json
+
+    from linli.api import api
+
+    text = json.dumps(api.get_openapi_schema(), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    if ns.output:
+        with open(ns.output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_manage(ns: argparse.Namespace) -> None:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["linli", *ns.args])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linli", description="Linli smart-community platform")
+    parser.add_argument("-v", "--verbosity", type=int, default=1)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def serve_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=os.environ.get("LINLI_HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("LINLI_PORT", "8000")))
+        p.add_argument("--workers", type=int, default=1)
+
+    p = sub.add_parser("run", help="migrate and serve everything in one process tree")
+    serve_args(p)
+    p.add_argument("--demo", action="store_true", help="load the demo district first (once)")
+    p.set_defaults(func=cmd_run)
+    p = sub.add_parser("web", help="serve the console and API (ASGI)")
+    serve_args(p)
+    p.set_defaults(func=cmd_web)
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("demo", help="build the deterministic demo district")
+    p.add_argument("--scale", type=int, default=None, help="number of compounds for benchmark data (e.g. 100)")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("createadmin", help="create a platform administrator")
+    p.add_argument("--username", required=True)
+    p.add_argument("--password", required=True)
+    p.set_defaults(func=cmd_createadmin)
+    p = sub.add_parser("verify-audit", help="check the audit log's hash chain")
+    p.set_defaults(func=cmd_verify_audit)
+    p = sub.add_parser("schema", help="print or write the OpenAPI schema")
+    p.add_argument("--output", "-o")
+    p.set_defaults(func=cmd_schema)
+    p = sub.add_parser("manage", help="run a Django management command")
+    p.add_argument("args", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    ns = build_parser().parse_args(argv)
+    _django()
+    ns.func(ns)

@@ -1,0 +1,26 @@
+"""Errors services raise; the API and console turn them into 4xx answers naming the problem."""
+
+from __future__ import annotations
+
+
+class NotFound(Exception):
+    """The record does not exist or is outside the caller's scope (we never say which)."""
+
+    def __init__(self, what: str = "object"):
+        super().__init__(f"{what} not found")
+        self.what = what
+
+
+class Forbidden(Exception):
+    """The caller may see the record but not do this to it."""
+
+    def __init__(self, message: str = "permission denied"):
+        super().__init__(message)
+
+
+class Conflict(Exception):
+    """The change would break a uniqueness rule or a record still in use."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field

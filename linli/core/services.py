@@ -1,0 +1,114 @@
+"""Building blocks every app's services use: permission checks, audited save and delete.
+
+Each public service is one transaction; these helpers are called inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models import Q
+
+from linli.core import audit
+from linli.core.errors import Conflict, Forbidden, NotFound
+from linli.core.scope import permission_name, scope_of
+
+M = TypeVar("M", bound=models.Model)
+
+
+def compounds_where(user: Any, permission: str) -> Q:
+    """A filter on Compound: the compounds where `user` holds `permission`."""
+    scope = scope_of(user)
+    if scope.unrestricted:
+        return Q()
+    q = Q(pk__in=[])
+    for grant in scope.grants_for(permission):
+        if grant.compounds is not None:
+            q |= Q(pk__in=grant.compounds)
+    return q
+
+
+def require_in_compound(user: Any, model: type[models.Model], action: str, compound_id: int) -> None:
+    from linli.places.models import Compound
+
+    visible = Compound.objects.restrict(user, "view").filter(pk=compound_id).exists()
+    if not visible:
+        raise NotFound("compound")
+    allowed = Compound.objects.filter(compounds_where(user, permission_name(model, action)), pk=compound_id)
+    if not allowed.exists():
+        raise Forbidden(f"not allowed to {action} {model._meta.verbose_name} here")
+
+
+def require(user: Any, instance: models.Model, action: str) -> None:
+    """Raise unless `user` may `action` this saved record (view first, so we never leak existence)."""
+    manager = type(instance)._default_manager
+    if not manager.restrict(user, "view").filter(pk=instance.pk).exists():
+        raise NotFound(instance._meta.model_name)
+    if action != "view" and not manager.restrict(user, action).filter(pk=instance.pk).exists():
+        raise Forbidden(f"not allowed to {action} this {instance._meta.model_name}")
+
+
+def _integrity(exc: IntegrityError) -> Conflict:
+    text = str(exc).lower()
+    for hint, message in (
+        ("unique", "a record with these values already exists"),
+        ("foreign key", "the record is still referenced elsewhere"),
+        ("protect", "the record is still referenced elsewhere"),
+    ):
+        if hint in text:
+            return Conflict(message)
+    return Conflict("the change breaks a database rule")
+
+
+def save_new(instance: M, *, exclude: Iterable[str] = ()) -> M:
+    instance.full_clean(exclude=list(exclude), validate_constraints=True)
+    try:
+        with transaction.atomic():
+            instance.save(force_insert=True)
+    except IntegrityError as exc:
+        raise _integrity(exc) from exc
+    audit.record_created([instance])
+    return instance
+
+
+def save_changes(instance: M, changes: dict[str, Any], *, exclude: Iterable[str] = ()) -> M:
+    before = audit.snapshot(instance)
+    for field, value in changes.items():
+        setattr(instance, field, value)
+    instance.full_clean(exclude=list(exclude), validate_constraints=True)
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError as exc:
+        raise _integrity(exc) from exc
+    audit.record_updated(instance, before)
+    return instance
+
+
+def delete_audited(instance: models.Model) -> None:
+    before = audit.snapshot(instance)
+    pk = instance.pk
+    try:
+        with transaction.atomic():
+            instance.delete()
+    except (IntegrityError, models.ProtectedError, models.RestrictedError) as exc:
+        raise Conflict("the record is still referenced elsewhere") from exc
+    instance.pk = pk
+    audit.record_deleted(instance, before)
+
+
+def bulk_create_audited(model: type[M], instances: list[M], *, batch_size: int = 2000) -> list[M]:
+    """Insert many rows and audit each one; callers validate rows first (imports, demo)."""
+    try:
+        created = model._default_manager.bulk_create(instances, batch_size=batch_size)
+    except IntegrityError as exc:
+        raise _integrity(exc) from exc
+    audit.record_created(created)
+    return created
+
+
+def field_error(field: str, message: Any, code: str = "invalid") -> ValidationError:
+    return ValidationError({field: [ValidationError(message, code=code)]})

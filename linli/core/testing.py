@@ -1,0 +1,144 @@
+"""Test helpers: a small two-of-everything district built through the real services.
+
+Two streets, each with a community and a compound; two property companies; two
+households; one account per role on each side. Tests use `side_a` / `side_b` to
+prove nothing crosses between them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from linli.core.context import ChangeContext, change_context
+
+# Valid mainland IDs (GB 11643 checksums) and phones reserved for tests and privacy scans.
+ID_NUMBERS = {
+    "a_owner": "370281198503127714",
+    "a_family": "37028119870621002X",
+    "b_owner": "370203196002288839",
+    "b_family": "370203199210105147",
+    "a_neighbour": "370281197705060012",
+}
+PHONES = {"a_owner": "13800138001", "a_family": "13800138002", "b_owner": "13900139001",
+          "b_family": "13900139002", "a_neighbour": "13700137001"}
+PASSWORD = "linli-test-pass"  # noqa: S105 - fixture password
+
+
+@dataclass
+class Side:
+    street: Any = None
+    community: Any = None
+    grid: Any = None
+    compound: Any = None
+    company: Any = None
+    building: Any = None
+    unit: Any = None
+    house: Any = None
+    other_house: Any = None
+    owner: Any = None
+    family: Any = None
+    vehicle: Any = None
+    residency: Any = None
+    real_unit: Any = None
+    consent: Any = None
+    users: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class District:
+    province: Any
+    city: Any
+    district: Any
+    a: Side
+    b: Side
+    admin: Any
+    city_admin: Any
+
+
+def _fix_check(first17: str) -> str:
+    from linli.people.identity import mainland_id_check_char
+
+    return first17 + mainland_id_check_char(first17)
+
+
+def build_district() -> District:
+    from linli.accounts import services as accounts
+    from linli.accounts.models import AccountKind, User
+    from linli.accounts.roles import Role
+    from linli.people import services as people
+    from linli.people.identity import IdType
+    from linli.people.models import OrganisationKind
+    from linli.places import services as places
+
+    for key, value in list(ID_NUMBERS.items()):
+        ID_NUMBERS[key] = _fix_check(value[:17])
+
+    with change_context(ChangeContext(source="test", actor="test")):
+        admin = accounts.create_superuser(username="admin", password=PASSWORD)
+        province = places.create_region(actor=admin, level="province", code="370000", name="山东省")
+        city = places.create_region(actor=admin, level="city", code="370200", name="青岛市", parent=province)
+        district = places.create_region(actor=admin, level="district", code="370281", name="胶州市", parent=city)
+        sides = {}
+        for tag, street_code, street_name in (("a", "370281001", "阜安街道"), ("b", "370281002", "中云街道")):
+            s = Side()
+            s.street = places.create_region(actor=admin, level="street", code=street_code, name=street_name,
+                                            parent=district)
+            s.community = places.create_region(actor=admin, level="community", code=street_code + "001",
+                                               name=f"{street_name[:2]}社区", parent=s.street)
+            s.grid = places.create_grid(actor=admin, community=s.community, code=f"G{street_code}01",
+                                        name=f"{street_name[:2]}一网格")
+            s.company = people.create_organisation(actor=admin, kind=OrganisationKind.PROPERTY_COMPANY,
+                                                   name=f"{street_name[:2]}物业公司", region=s.street)
+            s.compound = places.create_compound(actor=admin, community=s.community, name=f"{street_name[:2]}小区",
+                                                grid=s.grid, property_company=s.company, year_built=1995)
+            s.building = places.create_building(actor=admin, compound=s.compound, number="3", floors_above=6,
+                                                unit_count=2)
+            s.unit = s.building.units.get(number="2")
+            s.house = places.create_house(actor=admin, unit=s.unit, number="501", floor=5, built_area="86.50")
+            s.other_house = places.create_house(actor=admin, unit=s.unit, number="502", floor=5,
+                                                built_area="90.00")
+            s.owner = people.create_person(actor=admin, compound=s.compound, name=f"{tag.upper()}业主",
+                                           id_type=IdType.MAINLAND_ID, id_number=ID_NUMBERS[f"{tag}_owner"],
+                                           phone=PHONES[f"{tag}_owner"])
+            s.family = people.create_person(actor=admin, compound=s.compound, name=f"{tag.upper()}家属",
+                                            id_type=IdType.MAINLAND_ID, id_number=ID_NUMBERS[f"{tag}_family"],
+                                            phone=PHONES[f"{tag}_family"])
+            since = dt.date(2015, 1, 1)
+            s.residency = people.add_residency(actor=admin, person=s.owner, house=s.house, role="owner", since=since)
+            people.add_residency(actor=admin, person=s.family, house=s.house, role="family", since=since)
+            s.vehicle = people.register_vehicle(actor=admin, compound=s.compound,
+                                                plate="鲁B12345" if tag == "a" else "鲁BD12345",
+                                                owner=s.owner, house=s.house)
+            s.real_unit = people.create_real_unit(actor=admin, compound=s.compound, name=f"{tag.upper()}便利店",
+                                                  credit_code=_uscc(f"91370281MA3C{tag.upper()}0001"))
+            s.consent = people.record_consent(actor=admin, person=s.owner, purpose="face_access",
+                                              scope="3号楼2单元门禁")
+            grants = {
+                Role.STREET_OFFICER: {"region": s.street},
+                Role.COMMUNITY_OFFICER: {"region": s.community},
+                Role.GRID_WORKER: {"grid": s.grid},
+                Role.PROPERTY_MANAGER: {"organisation": s.company},
+                Role.GUARD: {"compound": s.compound},
+                Role.TECHNICIAN: {"compound": s.compound},
+                Role.CASHIER: {"compound": s.compound},
+                Role.CUSTOMER_SERVICE: {"compound": s.compound},
+                Role.INTEGRATOR: {"compound": s.compound},
+            }
+            for role, node in grants.items():
+                user = User.objects.create_user(username=f"{role}_{tag}", password=PASSWORD,
+                                                kind=AccountKind.STAFF)
+                accounts.grant_role(actor=admin, user=user, role=role, **node)
+                s.users[str(role)] = user
+            s.users["resident"] = accounts.create_resident_account(actor=admin, person=s.owner)
+            sides[tag] = s
+        city_admin = User.objects.create_user(username="city_admin", password=PASSWORD, kind=AccountKind.STAFF)
+        accounts.grant_role(actor=admin, user=city_admin, role=Role.CITY_ADMIN, region=city)
+    return District(province, city, district, sides["a"], sides["b"], admin, city_admin)
+
+
+def _uscc(first17: str) -> str:
+    from linli.people.identity import uscc_check_char
+
+    return first17[:17] + uscc_check_char(first17[:17])
