@@ -5,5 +5,6 @@ from linli.api import api
 urlpatterns = [
     path("api/", api.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("exchange/", include("linli.exchange.urls")),
     path("", include("linli.web.urls")),
 ]
