@@ -1,7 +1,26 @@
-"""The REST API: one NinjaAPI with a router per app, mounted at /api/."""
+"""The REST API: one NinjaAPI with a router per app, mounted at /api/ (docs at /api/docs)."""
 
 from __future__ import annotations
 
 from ninja import NinjaAPI
 
-api = NinjaAPI(title="Linli API", version="1", urls_namespace="api")
+from linli.accounts.api import router as auth_router
+from linli.core.api import AUTH, install_error_handlers
+from linli.core.audit_api import router as audit_router
+from linli.exchange.api import router as exchange_router
+from linli.people.api import router as people_router
+from linli.places.api import router as places_router
+
+api = NinjaAPI(
+    title="Linli API",
+    version="1",
+    description="邻里 smart-community platform. Token (Bearer) for apps, session cookie for the console.",
+    auth=AUTH,
+    urls_namespace="api",
+)
+install_error_handlers(api)
+api.add_router("/auth", auth_router)
+api.add_router("/places", places_router)
+api.add_router("/people", people_router)
+api.add_router("/audit", audit_router)
+api.add_router("/exchange", exchange_router)

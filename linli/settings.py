@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "js_lib_htmx",
+    "ninja",
     "linli.core",
     "linli.places",
     "linli.people",
@@ -116,6 +117,7 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
@@ -124,6 +126,8 @@ MEDIA_ROOT = DATA_DIR / "media"
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LINLI_LOGIN_FAILURE_LIMIT", 5))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LINLI_LOGIN_LOCKOUT_SECONDS", 900))
 OTP_TTL_SECONDS = 300
+OTP_PER_HOUR = int(os.environ.get("LINLI_OTP_PER_HOUR", 5))
+LOGIN_PER_IP_PER_MINUTE = int(os.environ.get("LINLI_LOGIN_PER_IP_PER_MINUTE", 30))
 SMS_PROVIDER = os.environ.get("LINLI_SMS_PROVIDER", "console")
 
 LOGGING = {

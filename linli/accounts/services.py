@@ -12,15 +12,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import AccountKind, ApiToken, OneTimeCode, RoleGrant, User, token_digest
 from linli.accounts.roles import GRANTED_ON, REGION_LEVEL_OF_ROLE, Role
-from linli.core import audit
+from linli.core import audit, ratelimit
 from linli.core.errors import Forbidden
-from linli.core.services import field_error, save_new
+from linli.core.services import field_error, save_new, service
 from linli.notify.providers import SmsMessage, sms_provider
 from linli.people.identity import validate_mobile
 from linli.people.models import Person
@@ -28,7 +27,7 @@ from linli.people.models import Person
 log = logging.getLogger("linli.accounts")
 
 
-@transaction.atomic
+@service
 def create_superuser(*, username: str, password: str) -> User:
     user = User(username=username, is_superuser=True, is_staff=True, kind=AccountKind.STAFF)
     user.set_password(password)
@@ -38,7 +37,7 @@ def create_superuser(*, username: str, password: str) -> User:
     return user
 
 
-@transaction.atomic
+@service
 def create_staff(*, actor: Any, username: str, password: str, display_name: str = "") -> User:
     _require_admin(actor)
     user = User(username=username, display_name=display_name, kind=AccountKind.STAFF)
@@ -51,7 +50,7 @@ def _require_admin(actor: Any) -> None:
         raise Forbidden(_("只有管理员可以管理账号"))
 
 
-@transaction.atomic
+@service
 def grant_role(*, actor: Any, user: User, role: str, region=None, grid=None, compound=None,
                organisation=None) -> RoleGrant:
     if actor is not None:
@@ -69,7 +68,7 @@ def grant_role(*, actor: Any, user: User, role: str, region=None, grid=None, com
     return save_new(grant)
 
 
-@transaction.atomic
+@service
 def issue_token(*, user: User, name: str, days: int | None = 365) -> tuple[ApiToken, str]:
     raw = ApiToken.new_raw()
     expires = timezone.now() + dt.timedelta(days=days) if days else None
@@ -93,6 +92,9 @@ def user_for_token(raw: str) -> User | None:
 
 def password_login(request: Any, *, username: str, password: str) -> User:
     """Authenticate staff, locking the account after repeated failures."""
+    ip = getattr(request, "META", {}).get("REMOTE_ADDR", "")
+    if not ratelimit.allow(f"login-ip:{ip}", limit=settings.LOGIN_PER_IP_PER_MINUTE, window_s=60):
+        raise Forbidden(_("登录尝试过于频繁，请稍后再试"))
     user = User.objects.filter(username=username).first()
     now = timezone.now()
     if user is not None and user.locked_until and user.locked_until > now:
@@ -123,6 +125,8 @@ def request_login_code(*, phone: str) -> None:
     except ValidationError as exc:
         raise ValidationError({"phone": exc.messages}) from exc
     digest = Person.phone_digest_of(phone)
+    if not ratelimit.allow(f"otp:{digest}", limit=settings.OTP_PER_HOUR, window_s=3600):
+        raise Forbidden(_("验证码发送过于频繁，请稍后再试"))
     if not User.objects.filter(kind=AccountKind.RESIDENT, is_active=True, person__phone_digest=digest).exists():
         return
     now = timezone.now()
@@ -134,7 +138,7 @@ def request_login_code(*, phone: str) -> None:
     sms_provider().send(SmsMessage(phone=phone, template="login_code", params={"code": code}))
 
 
-@transaction.atomic
+@service
 def verify_login_code(*, phone: str, code: str) -> User:
     try:
         phone = validate_mobile(phone)
@@ -158,7 +162,7 @@ def verify_login_code(*, phone: str, code: str) -> User:
     return user
 
 
-@transaction.atomic
+@service
 def create_resident_account(*, actor: Any, person: Person) -> User:
     from linli.core.services import require
 

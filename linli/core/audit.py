@@ -45,7 +45,8 @@ def snapshot(instance: models.Model) -> dict[str, Any]:
     hidden = set(getattr(instance, "audit_exclude", ()))
     data: dict[str, Any] = {}
     for f in instance._meta.concrete_fields:
-        if f.name in hidden:
+        # auto_now stamps change on every save and would make every diff non-empty.
+        if f.name in hidden or getattr(f, "auto_now", False):
             continue
         key = f.attname
         data[key] = _jsonable(f.value_from_object(instance))

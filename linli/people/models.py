@@ -131,7 +131,7 @@ class Residency(ScopedModel):
     verified_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["house", "id"]
+        ordering = ["house_id", "id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["person", "house"], condition=Q(until__isnull=True), name="residency_one_current_per_house"
@@ -227,7 +227,7 @@ class RealUnit(ScopedModel):
     employees = models.PositiveIntegerField(default=0)
 
     class Meta:
-        ordering = ["compound", "name"]
+        ordering = ["compound_id", "name"]
         constraints = [models.UniqueConstraint(fields=["compound", "name"], name="real_unit_unique_in_compound")]
 
     def __str__(self) -> str:
@@ -246,7 +246,7 @@ class Vehicle(ScopedModel):
     active = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["compound", "plate"]
+        ordering = ["compound_id", "plate"]
         constraints = [models.UniqueConstraint(fields=["compound", "plate"], name="vehicle_plate_unique_in_compound")]
         indexes = [models.Index(fields=["plate"]), models.Index(fields=["compound", "id"])]
 

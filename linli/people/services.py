@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,6 +20,7 @@ from linli.core.services import (
     require_in_compound,
     save_changes,
     save_new,
+    service,
 )
 from linli.people.identity import (
     IdType,
@@ -97,7 +97,7 @@ def build_person(*, compound: Compound, name: str, id_type: str, id_number: str,
     return person
 
 
-@transaction.atomic
+@service
 def create_person(*, actor: Any, compound: Compound, **fields: Any) -> Person:
     require_in_compound(actor, Person, "add", compound.pk)
     person = build_person(compound=compound, **fields)
@@ -105,7 +105,7 @@ def create_person(*, actor: Any, compound: Compound, **fields: Any) -> Person:
     return save_new(person, exclude=["id_cipher", "id_digest", "id_masked"])
 
 
-@transaction.atomic
+@service
 def update_person(*, actor: Any, person: Person, id_number: str | None = None, phone: str | None = None,
                   **changes: Any) -> Person:
     require(actor, person, "change")
@@ -131,7 +131,7 @@ def update_person(*, actor: Any, person: Person, id_number: str | None = None, p
     return person
 
 
-@transaction.atomic
+@service
 def reveal_person(*, actor: Any, person: Person, fields: tuple[str, ...] = ("id_number", "phone")) -> dict[str, str]:
     """Unmasked ID and phone for a user with the reveal permission; the look is audited."""
     require(actor, person, "view")
@@ -171,7 +171,7 @@ def personal_data_export(person: Person) -> dict[str, Any]:
     }
 
 
-@transaction.atomic
+@service
 def export_person_data(*, actor: Any, person: Person) -> dict[str, Any]:
     """A copy for the person (or staff acting on their written request); audited."""
     own = getattr(actor, "person_id", None) == person.pk
@@ -184,7 +184,7 @@ def export_person_data(*, actor: Any, person: Person) -> dict[str, Any]:
     return data
 
 
-@transaction.atomic
+@service
 def erase_person(*, actor: Any, person: Person, reason: str) -> None:
     """Delete a person's record on request (PIPL Art. 47); their consents and residencies go with it."""
     require(actor, person, "delete")
@@ -197,17 +197,17 @@ def erase_person(*, actor: Any, person: Person, reason: str) -> None:
     for residency in person.residencies.all():
         delete_audited(residency)
     audit.record_access(AuditAction.ERASE, person, {"reason": reason.strip()[:200]})
-    if hasattr(person, "account"):
-        person.account.is_active = False
-        person.account.person = None
-        person.account.save(update_fields=["is_active", "person"])
+    account = getattr(person, "account", None)
+    if account is not None:
+        # The login goes with the person; the account row stays so its audit history still resolves.
+        save_changes(account, {"is_active": False, "person": None}, exclude=["password"])
     delete_audited(person)
 
 
 # Residencies -------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service
 def add_residency(*, actor: Any, person: Person, house: House, role: str, since: dt.date,
                   until: dt.date | None = None) -> Residency:
     require(actor, person, "view")
@@ -220,7 +220,7 @@ def add_residency(*, actor: Any, person: Person, house: House, role: str, since:
     return save_new(residency)
 
 
-@transaction.atomic
+@service
 def end_residency(*, actor: Any, residency: Residency, until: dt.date) -> Residency:
     require(actor, residency, "change")
     if until < residency.since:
@@ -228,19 +228,19 @@ def end_residency(*, actor: Any, residency: Residency, until: dt.date) -> Reside
     return save_changes(residency, {"until": until})
 
 
-@transaction.atomic
+@service
 def verify_residency(*, actor: Any, residency: Residency) -> Residency:
     require(actor, residency, "change")
     return save_changes(residency, {"verified_by": actor, "verified_at": timezone.now()})
 
 
-@transaction.atomic
+@service
 def update_residency(*, actor: Any, residency: Residency, **changes: Any) -> Residency:
     require(actor, residency, "change")
     return save_changes(residency, changes)
 
 
-@transaction.atomic
+@service
 def delete_residency(*, actor: Any, residency: Residency) -> None:
     require(actor, residency, "delete")
     delete_audited(residency)
@@ -264,7 +264,7 @@ def _require_org_place(actor: Any, action: str, region: Region | None, compound:
     raise Forbidden(_("无权在此范围登记组织"))
 
 
-@transaction.atomic
+@service
 def create_organisation(*, actor: Any, kind: str, name: str, region: Region | None = None,
                         compound: Compound | None = None, credit_code: str = "", **fields: Any) -> Organisation:
     if region is None and compound is None:
@@ -281,7 +281,7 @@ def create_organisation(*, actor: Any, kind: str, name: str, region: Region | No
     return save_new(org)
 
 
-@transaction.atomic
+@service
 def update_organisation(*, actor: Any, organisation: Organisation, **changes: Any) -> Organisation:
     require(actor, organisation, "change")
     if changes.get("credit_code"):
@@ -292,7 +292,7 @@ def update_organisation(*, actor: Any, organisation: Organisation, **changes: An
     return save_changes(organisation, changes)
 
 
-@transaction.atomic
+@service
 def create_real_unit(*, actor: Any, compound: Compound, name: str, credit_code: str,
                      house: House | None = None, **fields: Any) -> RealUnit:
     require_in_compound(actor, RealUnit, "add", compound.pk)
@@ -305,7 +305,7 @@ def create_real_unit(*, actor: Any, compound: Compound, name: str, credit_code: 
     return save_new(RealUnit(compound=compound, house=house, name=name, credit_code=credit_code, **fields))
 
 
-@transaction.atomic
+@service
 def update_real_unit(*, actor: Any, real_unit: RealUnit, **changes: Any) -> RealUnit:
     require(actor, real_unit, "change")
     if "credit_code" in changes:
@@ -326,7 +326,7 @@ def clean_plate(plate: str) -> str:
         raise ValidationError({"plate": exc.messages}) from exc
 
 
-@transaction.atomic
+@service
 def register_vehicle(*, actor: Any, compound: Compound, plate: str, owner: Person | None = None,
                      house: House | None = None, **fields: Any) -> Vehicle:
     plate = clean_plate(plate)
@@ -346,7 +346,7 @@ def _is_own_house(actor: Any, house: House) -> bool:
     return House.objects.restrict(actor).filter(pk=house.pk).exists()
 
 
-@transaction.atomic
+@service
 def update_vehicle(*, actor: Any, vehicle: Vehicle, **changes: Any) -> Vehicle:
     require(actor, vehicle, "change")
     if "plate" in changes:
@@ -358,7 +358,7 @@ def update_vehicle(*, actor: Any, vehicle: Vehicle, **changes: Any) -> Vehicle:
     return save_changes(vehicle, changes)
 
 
-@transaction.atomic
+@service
 def delete_vehicle(*, actor: Any, vehicle: Vehicle) -> None:
     require(actor, vehicle, "delete")
     delete_audited(vehicle)
@@ -367,7 +367,7 @@ def delete_vehicle(*, actor: Any, vehicle: Vehicle) -> None:
 # Consent -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+@service
 def record_consent(*, actor: Any, person: Person, purpose: str, scope: str, guardian: str = "") -> Consent:
     require(actor, person, "view")
     require_in_compound(actor, Consent, "add", person.compound_id)
@@ -378,7 +378,7 @@ def record_consent(*, actor: Any, person: Person, purpose: str, scope: str, guar
     return save_new(consent)
 
 
-@transaction.atomic
+@service
 def withdraw_consent(*, actor: Any, consent: Consent) -> Consent:
     require(actor, consent, "change")
     if consent.withdrawn_at is not None:

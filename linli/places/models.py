@@ -177,7 +177,7 @@ class Building(ScopedModel):
     standard_address = models.CharField(max_length=200, editable=False)
 
     class Meta:
-        ordering = ["compound", "number"]
+        ordering = ["compound_id", "number"]
         constraints = [models.UniqueConstraint(fields=["compound", "number"], name="building_unique_in_compound")]
 
     def __str__(self) -> str:
@@ -199,7 +199,7 @@ class Unit(ScopedModel):
     standard_address = models.CharField(max_length=200, editable=False)
 
     class Meta:
-        ordering = ["building", "number"]
+        ordering = ["building_id", "number"]
         constraints = [models.UniqueConstraint(fields=["building", "number"], name="unit_unique_in_building")]
 
     def __str__(self) -> str:
@@ -244,7 +244,7 @@ class House(ScopedModel):
     standard_address = models.CharField(max_length=200, editable=False)
 
     class Meta:
-        ordering = ["building", "unit", "floor", "number"]
+        ordering = ["building_id", "unit_id", "floor", "number"]
         constraints = [models.UniqueConstraint(fields=["unit", "number"], name="house_unique_in_unit")]
         indexes = [models.Index(fields=["compound", "id"])]
 

@@ -30,6 +30,10 @@ def grids(user: Any, *, community_id: int | None = None) -> QuerySet[Grid]:
     return qs.filter(community_id=community_id) if community_id else qs
 
 
+def grid(user: Any, pk: int) -> Grid:
+    return get_visible(Grid.objects.select_related("community"), user, pk)
+
+
 def compounds(user: Any, *, community_id: int | None = None, region_id: int | None = None,
               property_company_id: int | None = None, q: str = "") -> QuerySet[Compound]:
     qs = Compound.objects.restrict(user).select_related("community", "property_company", "grid")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from linli.core import audit
@@ -18,6 +17,7 @@ from linli.core.services import (
     require_in_compound,
     save_changes,
     save_new,
+    service,
 )
 from linli.places import addresses
 from linli.places.models import CODE_LENGTH, PARENT_LEVEL, Building, Compound, Grid, House, Region, Unit
@@ -37,7 +37,7 @@ def _require_region_admin(actor: Any, model: type, action: str, parent: Region |
     raise Forbidden(_("无权在此区划下操作"))
 
 
-@transaction.atomic
+@service
 def create_region(*, actor: Any, level: str, code: str, name: str, parent: Region | None = None) -> Region:
     expected_parent = PARENT_LEVEL.get(level)
     if expected_parent is None and parent is not None:
@@ -57,7 +57,7 @@ def create_region(*, actor: Any, level: str, code: str, name: str, parent: Regio
     return save_new(Region(level=level, code=code, name=name, parent=parent, path=path))
 
 
-@transaction.atomic
+@service
 def create_grid(*, actor: Any, community: Region, code: str, name: str) -> Grid:
     if community.level != "community":
         raise field_error("community", _("网格必须属于社区"))
@@ -77,7 +77,7 @@ def _next_compound_code(community: Region) -> str:
     return f"{community.code}{seq:03d}"
 
 
-@transaction.atomic
+@service
 def create_compound(*, actor: Any, community: Region, name: str, **fields: Any) -> Compound:
     if community.level != "community":
         raise field_error("community", _("小区必须属于社区"))
@@ -96,7 +96,7 @@ def _centre_from_boundary(compound: Compound) -> None:
         compound.centre_lat = sum(p[1] for p in points) / len(points)
 
 
-@transaction.atomic
+@service
 def update_compound(*, actor: Any, compound: Compound, **changes: Any) -> Compound:
     require(actor, compound, "change")
     renamed = "name" in changes and changes["name"] != compound.name
@@ -109,7 +109,7 @@ def update_compound(*, actor: Any, compound: Compound, **changes: Any) -> Compou
     return compound
 
 
-@transaction.atomic
+@service
 def create_building(*, actor: Any, compound: Compound, number: str, floors_above: int, unit_count: int = 1,
                     **fields: Any) -> Building:
     """A building with its units 1…unit_count, each given its standard address."""
@@ -137,7 +137,7 @@ def create_building(*, actor: Any, compound: Compound, number: str, floors_above
     return building
 
 
-@transaction.atomic
+@service
 def update_building(*, actor: Any, building: Building, **changes: Any) -> Building:
     require(actor, building, "change")
     if "number" in changes and changes["number"] != building.number:
@@ -157,7 +157,7 @@ def update_building(*, actor: Any, building: Building, **changes: Any) -> Buildi
     return building
 
 
-@transaction.atomic
+@service
 def delete_building(*, actor: Any, building: Building) -> None:
     require(actor, building, "delete")
     for unit in list(building.units.all()):
@@ -175,7 +175,7 @@ def _check_areas(built_area: Any, inner_area: Any) -> None:
         raise field_error("inner_area", _("套内面积不能大于建筑面积"))
 
 
-@transaction.atomic
+@service
 def create_house(*, actor: Any, unit: Unit, number: str, floor: int, built_area: Any, **fields: Any) -> House:
     require_in_compound(actor, House, "add", unit.compound_id)
     building = unit.building
@@ -195,7 +195,7 @@ def create_house(*, actor: Any, unit: Unit, number: str, floor: int, built_area:
     return save_new(house)
 
 
-@transaction.atomic
+@service
 def update_house(*, actor: Any, house: House, **changes: Any) -> House:
     require(actor, house, "change")
     if "number" in changes and changes["number"] != house.number:
@@ -206,7 +206,7 @@ def update_house(*, actor: Any, house: House, **changes: Any) -> House:
     return save_changes(house, changes)
 
 
-@transaction.atomic
+@service
 def delete_house(*, actor: Any, house: House) -> None:
     require(actor, house, "delete")
     delete_audited(house)

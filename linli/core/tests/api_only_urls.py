@@ -1,0 +1,5 @@
+from django.urls import path
+
+from linli.api import api
+
+urlpatterns = [path("api/", api.urls)]

@@ -1,0 +1,295 @@
+"""Every API operation × every role: nothing crosses from one scope into another.
+
+Two of everything (streets, property companies, compounds, households). For each user on
+side A we aim every operation at side B's records — and, for residents, at the neighbouring
+household in their own building — and require a refusal with nothing written, and list and
+search results with none of B's rows. Each operation must appear in MATRIX: a new endpoint
+without an entry fails this test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from linli.api import api
+from linli.core.models import AuditEntry
+from linli.core.testing import ID_NUMBERS, PHONES, District, Side
+from linli.core.tests.apiclient import ApiClient
+from linli.people import services as people
+from linli.people.models import Consent, Organisation, Person, RealUnit, Residency, Vehicle
+from linli.places.models import Building, Compound, Grid, House, Region, Unit
+
+pytestmark = pytest.mark.urls("linli.core.tests.api_only_urls")
+
+
+@dataclass
+class Foreign:
+    """What a user must never reach: one record of each kind plus every id per model."""
+
+    side: Side
+    records: dict[str, Any]
+    ids: dict[str, set[Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str  # list, detail, create, write, public, self
+    resource: str = ""
+    path_param: str = ""
+    body: Callable[[Foreign, Side], dict] | None = None
+    probes: tuple[Callable[[Foreign], dict], ...] = ()
+
+
+def _region_body(f: Foreign, own: Side) -> dict:
+    return {"level": "community", "code": f.side.street.code + "099", "name": "越权社区", "parent_id": f.side.street.pk}
+
+
+MATRIX: dict[str, Op] = {
+    # Authentication needs no scope; its behaviour is tested in test_api_basics.
+    "create_token": Op("public"),
+    "request_login_code": Op("public"),
+    "create_token_with_code": Op("public"),
+    "get_me": Op("self"),
+    "list_regions": Op("list", "region", probes=(lambda f: {"parent_id": f.side.street.pk},
+                                                 lambda f: {"q": f.side.community.code})),
+    "get_region": Op("detail", "region", "region_id"),
+    "create_region": Op("create", body=_region_body),
+    "list_grids": Op("list", "grid", probes=(lambda f: {"community_id": f.side.community.pk},)),
+    "get_grid": Op("detail", "grid", "grid_id"),
+    "list_compounds": Op("list", "compound", probes=(lambda f: {"q": f.side.compound.name},
+                                                     lambda f: {"community_id": f.side.community.pk},
+                                                     lambda f: {"property_company_id": f.side.company.pk})),
+    "get_compound": Op("detail", "compound", "compound_id"),
+    "create_compound": Op("create", body=lambda f, own: {"community_id": f.side.community.pk, "name": "越权小区"}),
+    "update_compound": Op("write", "compound", "compound_id", body=lambda f, own: {"name": "改名"}),
+    "list_buildings": Op("list", "building", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "get_building": Op("detail", "building", "building_id"),
+    "create_building": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk, "number": "99",
+                                                         "floors_above": 6}),
+    "update_building": Op("write", "building", "building_id", body=lambda f, own: {"name": "改名"}),
+    "delete_building": Op("write", "building", "building_id"),
+    "list_units": Op("list", "unit", probes=(lambda f: {"building_id": f.side.building.pk},)),
+    "get_unit": Op("detail", "unit", "unit_id"),
+    "list_houses": Op("list", "house", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                               lambda f: {"unit_id": f.side.unit.pk},
+                                               lambda f: {"q": f.side.house.address_code})),
+    "get_house": Op("detail", "house", "house_id"),
+    "create_house": Op("create", body=lambda f, own: {"unit_id": f.side.unit.pk, "number": "999", "floor": 6,
+                                                      "built_area": "80.00"}),
+    "update_house": Op("write", "house", "house_id", body=lambda f, own: {"occupancy": "vacant"}),
+    "delete_house": Op("write", "house", "house_id"),
+    "list_persons": Op("list", "person", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                 lambda f: {"house_id": f.side.house.pk},
+                                                 lambda f: {"q": f.records["person"].name},
+                                                 lambda f: {"id_number": f.records["person_id_number"]},
+                                                 lambda f: {"phone": f.records["person_phone"]})),
+    "get_person": Op("detail", "person", "person_id"),
+    "create_person": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk, "name": "越权",
+                                                       "id_number": "110101199003076878"}),
+    "update_person": Op("write", "person", "person_id", body=lambda f, own: {"name": "改名"}),
+    "reveal_person": Op("write", "person", "person_id"),
+    "export_person_data": Op("write", "person", "person_id"),
+    "erase_person": Op("write", "person", "person_id", body=lambda f, own: {"reason": "越权删除"}),
+    "list_residencies": Op("list", "residency", probes=(lambda f: {"house_id": f.side.house.pk},
+                                                        lambda f: {"person_id": f.records["person"].pk})),
+    "get_residency": Op("detail", "residency", "residency_id"),
+    "create_residency": Op("create", body=lambda f, own: {"person_id": own.owner.pk,
+                                                          "house_id": f.records["house"].pk,
+                                                          "role": "tenant", "since": "2024-01-01"}),
+    "update_residency": Op("write", "residency", "residency_id", body=lambda f, own: {"role": "tenant"}),
+    "verify_residency": Op("write", "residency", "residency_id"),
+    "delete_residency": Op("write", "residency", "residency_id"),
+    "list_organisations": Op("list", "organisation", probes=(lambda f: {"q": f.side.company.name},)),
+    "get_organisation": Op("detail", "organisation", "organisation_id"),
+    "create_organisation": Op("create", body=lambda f, own: {"kind": "owners_committee", "name": "越权业委会",
+                                                             "region_id": f.side.street.pk}),
+    "update_organisation": Op("write", "organisation", "organisation_id",
+                              body=lambda f, own: {"contact_name": "改名"}),
+    "list_real_units": Op("list", "real_unit", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "get_real_unit": Op("detail", "real_unit", "real_unit_id"),
+    "create_real_unit": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk, "name": "越权店",
+                                                          "credit_code": "91370281MA3CZ0001Y"}),
+    "update_real_unit": Op("write", "real_unit", "real_unit_id", body=lambda f, own: {"employees": 9}),
+    "list_vehicles": Op("list", "vehicle", probes=(lambda f: {"plate": f.records["vehicle"].plate},
+                                                   lambda f: {"house_id": f.side.house.pk})),
+    "get_vehicle": Op("detail", "vehicle", "vehicle_id"),
+    "create_vehicle": Op("create", body=lambda f, own: {"compound_id": own.compound.pk, "plate": "鲁B99999",
+                                                        "house_id": f.records["house"].pk}),
+    "update_vehicle": Op("write", "vehicle", "vehicle_id", body=lambda f, own: {"brand": "改"}),
+    "delete_vehicle": Op("write", "vehicle", "vehicle_id"),
+    "list_consents": Op("list", "consent", probes=(lambda f: {"person_id": f.records["person"].pk},)),
+    "get_consent": Op("detail", "consent", "consent_id"),
+    "create_consent": Op("create", body=lambda f, own: {"person_id": f.records["person"].pk,
+                                                        "purpose": "face_access", "scope": "越权"}),
+    "withdraw_consent": Op("write", "consent", "consent_id"),
+    "list_audit_entries": Op("list", "audit_entry", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "get_audit_entry": Op("detail", "audit_entry", "entry_id"),
+}
+
+MODELS = {"region": Region, "grid": Grid, "compound": Compound, "building": Building, "unit": Unit,
+          "house": House, "person": Person, "residency": Residency, "organisation": Organisation,
+          "real_unit": RealUnit, "vehicle": Vehicle, "consent": Consent, "audit_entry": AuditEntry}
+
+
+def operations() -> list[tuple[str, str, str]]:
+    schema = api.get_openapi_schema()
+    return [(op["operationId"], method, path) for path, item in schema["paths"].items()
+            for method, op in item.items()]
+
+
+def test_every_api_operation_is_in_the_matrix():
+    missing = sorted(op_id for op_id, _, _ in operations() if op_id not in MATRIX)
+    assert not missing, f"add these operations to the authorization matrix: {missing}"
+    stale = sorted(set(MATRIX) - {op_id for op_id, _, _ in operations()})
+    assert not stale, f"the matrix names operations that no longer exist: {stale}"
+
+
+def _side_ids(side: Side) -> dict[str, set[Any]]:
+    c = side.compound
+    return {
+        "region": {side.street.pk, side.community.pk},
+        "grid": {side.grid.pk},
+        "compound": {c.pk},
+        "building": set(Building.objects.filter(compound=c).values_list("pk", flat=True)),
+        "unit": set(Unit.objects.filter(compound=c).values_list("pk", flat=True)),
+        "house": set(House.objects.filter(compound=c).values_list("pk", flat=True)),
+        "person": set(Person.objects.filter(compound=c).values_list("pk", flat=True)),
+        "residency": set(Residency.objects.filter(compound=c).values_list("pk", flat=True)),
+        "organisation": {side.company.pk},
+        "real_unit": set(RealUnit.objects.filter(compound=c).values_list("pk", flat=True)),
+        "vehicle": set(Vehicle.objects.filter(compound=c).values_list("pk", flat=True)),
+        "consent": set(Consent.objects.filter(compound=c).values_list("pk", flat=True)),
+        "audit_entry": set(AuditEntry.objects.filter(compound=c).values_list("pk", flat=True)),
+    }
+
+
+def _staff_foreign(other: Side, other_tag: str) -> Foreign:
+    records = {"region": other.street, "grid": other.grid, "compound": other.compound, "building": other.building,
+               "unit": other.unit, "house": other.house, "person": other.owner, "residency": other.residency,
+               "organisation": other.company, "real_unit": other.real_unit, "vehicle": other.vehicle,
+               "consent": other.consent,
+               "audit_entry": AuditEntry.objects.filter(compound=other.compound).order_by("id").first(),
+               "person_id_number": ID_NUMBERS[f"{other_tag}_owner"], "person_phone": PHONES[f"{other_tag}_owner"]}
+    return Foreign(other, records, _side_ids(other))
+
+
+def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> Foreign:
+    """For a resident of side A: the household next door (same building, same unit)."""
+    a = d.a
+    records = {"region": d.b.street, "grid": a.grid, "compound": d.b.compound, "building": d.b.building,
+               "unit": d.b.unit, "house": a.other_house, "person": neighbour, "residency": residency,
+               "organisation": d.b.company, "real_unit": a.real_unit, "vehicle": d.b.vehicle,
+               "consent": d.b.consent,
+               "audit_entry": AuditEntry.objects.filter(compound=a.compound).order_by("id").first(),
+               "person_id_number": ID_NUMBERS["a_neighbour"], "person_phone": PHONES["a_neighbour"]}
+    ids = _side_ids(d.b)
+    ids["house"] = ids["house"] | {a.other_house.pk}
+    ids["person"] = ids["person"] | {neighbour.pk}
+    ids["residency"] = ids["residency"] | {residency.pk}
+    ids["real_unit"] = ids["real_unit"] | {a.real_unit.pk}
+    ids["audit_entry"] = set(AuditEntry.objects.values_list("pk", flat=True))  # residents read no audit log
+    ids["grid"] = {a.grid.pk, d.b.grid.pk}
+    return Foreign(d.b, records, ids)
+
+
+def _fill(path: str, op: Op, foreign: Foreign) -> str:
+    if not op.path_param:
+        return path.removeprefix("/api")
+    record = foreign.records[op.resource]
+    return path.replace("{" + op.path_param + "}", str(record.pk)).removeprefix("/api")
+
+
+def _check_user(label: str, user: Any, own: Side, foreign: Foreign, failures: list[str]) -> None:
+    client = ApiClient(user)
+    for op_id, method, path in operations():
+        op = MATRIX.get(op_id)
+        if op is None:
+            failures.append(f"{op_id} is not in the matrix")
+            continue
+        if op.kind in ("public", "self"):
+            continue
+        url = "/api" + _fill(path, op, foreign)
+        if op.kind == "list":
+            forbidden = foreign.ids[op.resource]
+            for params in ({}, *(probe(foreign) for probe in op.probes)):
+                response = client.get(url, limit=500, **params)
+                if response.status_code >= 500:
+                    failures.append(f"{label} {op_id} {params}: {response.status_code}")
+                    continue
+                if response.status_code != 200:
+                    continue
+                leaked = {item["id"] for item in response.json()["items"]} & forbidden
+                if leaked:
+                    failures.append(f"{label} {op_id} {params}: sees {op.resource} {sorted(leaked)}")
+            continue
+        if op.kind == "detail":
+            response = client.get(url)
+            if response.status_code not in (403, 404):
+                failures.append(f"{label} {op_id}: {response.status_code} on a foreign {op.resource}")
+            continue
+        before = AuditEntry.objects.count()
+        body = op.body(foreign, own) if op.body else None
+        if body is None and method not in ("get", "delete"):
+            body = {}
+        response = client.call(method, url, body)
+        if response.status_code < 400 or response.status_code >= 500:
+            failures.append(f"{label} {op_id}: {response.status_code} on a foreign target")
+        if AuditEntry.objects.count() != before:
+            failures.append(f"{label} {op_id}: something was written")
+
+
+def _check_own_reads(label: str, user: Any, own: Side, failures: list[str]) -> None:
+    """Control: what the role may view on its own side is really readable, so refusals mean something."""
+    client = ApiClient(user)
+    scope = user.scope()
+    own_records = {"compound": own.compound, "house": own.house, "person": own.owner, "vehicle": own.vehicle}
+    for op_id, resource, prefix in (("get_compound", "compound", "/api/places/compounds/"),
+                                    ("get_house", "house", "/api/places/houses/"),
+                                    ("get_person", "person", "/api/people/persons/"),
+                                    ("get_vehicle", "vehicle", "/api/people/vehicles/")):
+        model = MODELS[resource]
+        allowed = scope.allows(f"{model._meta.app_label}.view_{model._meta.model_name}")
+        status = client.get(prefix + str(own_records[resource].pk)).status_code
+        if allowed and status != 200:
+            failures.append(f"{label} {op_id}: own {resource} gives {status}")
+        if not allowed and status not in (403, 404):
+            failures.append(f"{label} {op_id}: own {resource} without permission gives {status}")
+
+
+def test_no_role_reads_or_writes_outside_its_scope(district):
+    d = district
+    neighbour = people.create_person(actor=d.admin, compound=d.a.compound, name="邻居",
+                                     id_type="mainland_id", id_number=ID_NUMBERS["a_neighbour"],
+                                     phone=PHONES["a_neighbour"])
+    neighbour_residency = people.add_residency(actor=d.admin, person=neighbour, house=d.a.other_house,
+                                               role="owner", since=dt.date(2019, 5, 1))
+    failures: list[str] = []
+    checked = 0
+    for tag, own, other_tag, other in (("a", d.a, "b", d.b), ("b", d.b, "a", d.a)):
+        foreign = _staff_foreign(other, other_tag)
+        for role, user in own.users.items():
+            if role == "resident":
+                continue
+            _check_user(f"{role}_{tag}", user, own, foreign, failures)
+            _check_own_reads(f"{role}_{tag}", user, own, failures)
+            checked += 1
+    # Two households: the resident of a's 501 against b's records and against 502 next door.
+    _check_user("resident_a", d.a.users["resident"], d.a, _neighbour_foreign(d, neighbour, neighbour_residency),
+                failures)
+    _check_own_reads("resident_a", d.a.users["resident"], d.a, failures)
+    _check_user("resident_b", d.b.users["resident"], d.b, _staff_foreign(d.a, "a"), failures)
+    checked += 2
+    assert checked == 20
+    assert not failures, "\n".join(failures)
+
+
+def test_a_city_admin_reaches_both_streets(district):
+    client = ApiClient(district.city_admin)
+    ids = {item["id"] for item in client.get("/api/places/compounds", limit=500).json()["items"]}
+    assert {district.a.compound.pk, district.b.compound.pk} <= ids
+    assert client.get(f"/api/people/persons/{district.b.owner.pk}").status_code == 200

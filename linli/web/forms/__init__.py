@@ -1,0 +1,1 @@
+"""Console forms: they shape and check input; the services decide and write."""

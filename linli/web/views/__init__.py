@@ -1,0 +1,1 @@
+"""Staff console pages, one module per area of the domain."""

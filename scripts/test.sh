@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs the whole suite: lint, Django checks, migrations and
+# OpenAPI checks, then pytest on SQLite and, where PostgreSQL runs (always on CI), on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q -e '.[test]'
+
+# The browser tests drive Debian's Chromium; install it when we may (CI runs as root).
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+    || echo "warning: could not install chromium; browser tests will skip (or fail when CI=true)"
+fi
+
+export LINLI_DATA_DIR="${LINLI_DATA_DIR:-$PWD/var/test}"
+mkdir -p "$LINLI_DATA_DIR"
+
+echo "== ruff"
+.venv/bin/ruff check .
+echo "== django checks"
+.venv/bin/linli manage check --fail-level WARNING
+.venv/bin/linli manage makemigrations --check --dry-run >/dev/null
+echo "== pytest (SQLite)"
+.venv/bin/pytest "$@"
+
+PG_URL="${LINLI_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if [ "${CI:-}" = "true" ] || .venv/bin/python -c "import psycopg,sys; psycopg.connect('$PG_URL', connect_timeout=2).close()" 2>/dev/null; then
+  echo "== pytest (PostgreSQL)"
+  DATABASE_URL="$PG_URL" .venv/bin/pytest "$@"
+else
+  echo "== PostgreSQL not reachable: skipped the PostgreSQL pass (it is mandatory when CI=true)"
+fi
