@@ -10,6 +10,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
 from ninja import File, Form, Router, Schema, UploadedFile
 from ninja.errors import HttpError
+from ninja.responses import Status
 
 from linli.core.api import ERRORS, ErrorBody
 from linli.core.errors import NotFound
@@ -67,8 +68,8 @@ def import_sheet(request: HttpRequest, kind: Form[str], file: File[UploadedFile]
     except ImportFileError as exc:
         raise HttpError(400, str(exc)) from exc
     if not report.ok and not dry_run:
-        return 400, report.as_json()
-    return 200, report.as_json()
+        return Status(400, report.as_json())
+    return Status(200, report.as_json())
 
 
 @router.get("/exports/{list_name}", response={**ERRORS}, operation_id="export_list",
