@@ -54,3 +54,21 @@ def postgres_url():
 
     _service_or_skip("PostgreSQL", probe)
     return url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _flush_through_the_audit_guard():
+    """Transactional tests empty every table afterwards; open the audit guard just for that."""
+    from django.core.management.commands import flush
+
+    from linli.core.audit import maintenance_window
+
+    original = flush.Command.handle
+
+    def handle(self, **options):
+        with maintenance_window(options.get("database", "default")):
+            return original(self, **options)
+
+    flush.Command.handle = handle
+    yield
+    flush.Command.handle = original

@@ -1,7 +1,7 @@
 """Compile linli/locale/*/LC_MESSAGES/django.po into django.mo with polib (no GNU gettext needed).
 
     python scripts/compile_messages.py            compile every catalogue
-    python scripts/compile_messages.py --update   first add msgids found in linli/ but missing from the .po
+    python scripts/compile_messages.py --update   first sync the .po with the msgids used in linli/
     python scripts/compile_messages.py --check    exit 1 if a msgid lacks a translation or a .mo is stale
 
 Source strings are Chinese; English lives in linli/locale/en. Msgids are found with regular
@@ -23,7 +23,7 @@ SOURCE = ROOT / "linli"
 LOCALE = SOURCE / "locale"
 
 _LITERAL = r"""("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
-PY_CALL = re.compile(r"\b(?:_|gettext|gettext_lazy|gettext_noop|pgettext_lazy)\(\s*" + _LITERAL)
+PY_CALL = re.compile(r"\b(?:_|gettext|gettext_lazy|gettext_noop)\(\s*" + _LITERAL)
 TEMPLATE_TAG = re.compile(r"{%\s*(?:translate|trans)\s+" + _LITERAL)
 TEMPLATE_CALL = re.compile(r"\b_\(\s*" + _LITERAL + r"\s*\)")
 BLOCK = re.compile(r"{%\s*blocktrans(?:late)?\b([^%]*)%}(.*?){%\s*endblocktrans(?:late)?\s*%}", re.S)
@@ -71,16 +71,22 @@ def translations(po: polib.POFile) -> dict[str, str]:
     return {e.msgid: e.msgstr for e in po if e.msgstr and not e.obsolete and "fuzzy" not in e.flags}
 
 
-def update(po_path: Path, found: dict[str, set[str]]) -> list[str]:
+def update(po_path: Path, found: dict[str, set[str]]) -> tuple[list[str], list[str]]:
+    """Add msgids newly used in linli/, drop ones no longer used, refresh where each is used."""
     po = polib.pofile(str(po_path))
     known = {e.msgid for e in po}
     added = sorted(m for m in found if m not in known)
     for msgid in added:
         flags = ["python-format"] if "%(" in msgid else []
-        po.append(polib.POEntry(msgid=msgid, msgstr="", occurrences=[(f, "") for f in sorted(found[msgid])],
-                                flags=flags))
+        po.append(polib.POEntry(msgid=msgid, msgstr="", flags=flags))
+    dropped = sorted(e.msgid for e in po if e.msgid not in found)
+    for entry in [e for e in po if e.msgid not in found]:
+        po.remove(entry)
+    for entry in po:
+        entry.occurrences = [(f, "") for f in sorted(found[entry.msgid])]
+    po.sort(key=lambda e: e.msgid)
     po.save(str(po_path))
-    return added
+    return added, dropped
 
 
 def compile_catalogue(po_path: Path) -> Path:
@@ -115,8 +121,11 @@ def main(argv: list[str]) -> int:
     if "--update" in argv:
         found = extract()
         for po_path in catalogues():
-            for msgid in update(po_path, found):
-                print(f"{po_path.relative_to(ROOT)}: added {msgid!r}")
+            added, dropped = update(po_path, found)
+            for msgid in added:
+                print(f"{po_path.relative_to(ROOT)}: added {msgid!r} (translate it)")
+            for msgid in dropped:
+                print(f"{po_path.relative_to(ROOT)}: dropped {msgid!r} (no longer used)")
     for po_path in catalogues():
         print(f"compiled {compile_catalogue(po_path).relative_to(ROOT)}")
     return 0

@@ -7,22 +7,24 @@ their transaction; a chain lock keeps concurrent writers in order.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.utils import timezone
 
 from linli.core.context import current_context
 from linli.core.models import AuditAction, AuditEntry
 
 GENESIS = "0" * 64
+_maintenance = False
 _CHAIN_LOCK_KEY = 7_351_001  # PostgreSQL advisory lock id for the audit chain
 
 
@@ -67,6 +69,29 @@ class Change:
     instance: models.Model
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+
+
+def audit_locked() -> int:
+    """The SQLite trigger guard: 1 (refuse changes) unless a maintenance window is open."""
+    return 0 if _maintenance else 1
+
+
+@contextlib.contextmanager
+def maintenance_window(using: str = "default") -> Iterator[None]:
+    """Let the audit table be emptied (test database flushes; a future, audited retention purge)."""
+    global _maintenance
+    conn = connections[using]
+    _maintenance = True
+    if conn.vendor == "postgresql":
+        with conn.cursor() as cur:
+            cur.execute("SELECT set_config('linli.audit_maintenance', 'on', false)")
+    try:
+        yield
+    finally:
+        _maintenance = False
+        if conn.vendor == "postgresql":
+            with conn.cursor() as cur:
+                cur.execute("SELECT set_config('linli.audit_maintenance', '', false)")
 
 
 def _entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:

@@ -22,7 +22,7 @@ from linli.exchange.workbooks import MAX_UPLOAD_BYTES, XLSX_CONTENT_TYPE
 
 router = Router(tags=["exchange"])
 
-_XLSX = {200: {"content": {XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}
+_XLSX = {200: {"description": "an .xlsx workbook", "content": {XLSX_CONTENT_TYPE: {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 class RowErrorOut(Schema):

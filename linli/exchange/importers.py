@@ -77,7 +77,7 @@ class Importer:
         except ValidationError as exc:
             for name, messages in exc.message_dict.items():
                 for message in messages:
-                    row.fail(columns.get(name, COMPOUND), message)
+                    row.fail(columns.get(name, ""), message)
 
 
 # Buildings -----------------------------------------------------------------------------------

@@ -52,7 +52,8 @@ def import_page(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     allowed = {k.kind: k for k in kinds}
     kind = request.POST.get("kind") or request.GET.get("kind") or kinds[0].kind
-    context: dict = {"kinds": kinds, "kind": kind, "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
+    context: dict = {"kinds": [{"kind": k.kind, "title": k.title} for k in kinds], "kind": kind,
+                     "max_mb": MAX_UPLOAD_BYTES // (1024 * 1024)}
     if request.method == "GET":
         return render(request, "exchange/import.html", context)
     if kind not in allowed:
@@ -104,6 +105,10 @@ def _confirm(request: HttpRequest, kind: str, context: dict) -> HttpResponse:
     return render(request, "exchange/import.html", context)
 
 
+def _compound_choices(user) -> list[tuple[int, str, str]]:
+    return list(places.compounds(user).values_list("id", "code", "name"))
+
+
 @login_required
 @require_GET
 def export_page(request: HttpRequest) -> HttpResponse:
@@ -113,7 +118,7 @@ def export_page(request: HttpRequest) -> HttpResponse:
     context = {
         "lists": lists,
         "chosen": request.GET.get("list", ""),
-        "compounds": places.compounds(request.user).only("id", "code", "name"),
+        "compounds": _compound_choices(request.user),
         "compound_id": request.GET.get("compound_id", ""),
     }
     return render(request, "exchange/export.html", context)
@@ -131,7 +136,7 @@ def export_download(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied(str(exc)) from exc
     except ValidationError as exc:
         context = {"lists": services.exportable_lists(request.user), "chosen": name,
-                   "compounds": places.compounds(request.user).only("id", "code", "name"),
+                   "compounds": _compound_choices(request.user),
                    "problem": " ".join(exc.messages)}
         return render(request, "exchange/export.html", context, status=400)
     return FileResponse(export.file, as_attachment=True, filename=export.filename, content_type=XLSX_CONTENT_TYPE)

@@ -336,7 +336,7 @@ class VehicleOut(Schema):
 class VehicleIn(Schema):
     compound_id: int
     plate: str = Field(min_length=7, max_length=12)
-    colour: PlateColour = PlateColour.BLUE
+    colour: PlateColour | None = Field(None, description="default: green for new-energy plates, else blue")
     owner_id: int | None = None
     house_id: int | None = None
     brand: str = Field("", max_length=40)

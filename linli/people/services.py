@@ -39,7 +39,7 @@ from linli.people.models import (
     Residency,
     Vehicle,
 )
-from linli.people.plates import validate_plate
+from linli.people.plates import PlateColour, plate_is_new_energy, validate_plate
 from linli.places.models import Compound, House, Region
 
 _CARE_TAGS = set(CareTag.values)
@@ -326,10 +326,21 @@ def clean_plate(plate: str) -> str:
         raise ValidationError({"plate": exc.messages}) from exc
 
 
+def clean_colour(plate: str, colour: str | None) -> str:
+    """New-energy plates (8 characters) are green or yellow-green; others never are."""
+    new_energy = plate_is_new_energy(plate)
+    if not colour:
+        return PlateColour.GREEN if new_energy else PlateColour.BLUE
+    if new_energy != (colour in (PlateColour.GREEN, PlateColour.YELLOW_GREEN)):
+        raise field_error("colour", _("车牌颜色与车牌号不符"))
+    return colour
+
+
 @service
 def register_vehicle(*, actor: Any, compound: Compound, plate: str, owner: Person | None = None,
                      house: House | None = None, **fields: Any) -> Vehicle:
     plate = clean_plate(plate)
+    fields["colour"] = clean_colour(plate, fields.get("colour"))
     if house is not None:
         require(actor, house, "view")
         if house.compound_id != compound.pk:
@@ -349,8 +360,11 @@ def _is_own_house(actor: Any, house: House) -> bool:
 @service
 def update_vehicle(*, actor: Any, vehicle: Vehicle, **changes: Any) -> Vehicle:
     require(actor, vehicle, "change")
-    if "plate" in changes:
-        changes["plate"] = clean_plate(changes["plate"])
+    if "plate" in changes or "colour" in changes:
+        plate = clean_plate(changes.get("plate", vehicle.plate))
+        changes["plate"] = plate
+        changes["colour"] = clean_colour(plate, changes.get("colour") or (
+            vehicle.colour if plate_is_new_energy(plate) == plate_is_new_energy(vehicle.plate) else None))
     if changes.get("house") is not None:
         require(actor, changes["house"], "view")
     if changes.get("owner") is not None:

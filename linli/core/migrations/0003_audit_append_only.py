@@ -1,16 +1,27 @@
-"""Database triggers that refuse UPDATE and DELETE on the audit log, whatever the caller."""
+"""Database triggers that refuse UPDATE and DELETE on the audit log, whatever the caller.
+
+On SQLite the guard calls `linli_audit_locked()`, a function Linli registers on each of
+its connections; any other client lacks the function, so its change fails too. On
+PostgreSQL a session setting (`linli.audit_maintenance`) opens a maintenance window.
+"""
 
 from django.db import migrations
 
 SQLITE = [
     """CREATE TRIGGER core_auditentry_no_update BEFORE UPDATE ON core_auditentry
-       BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END""",
+       WHEN linli_audit_locked() BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END""",
     """CREATE TRIGGER core_auditentry_no_delete BEFORE DELETE ON core_auditentry
-       BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END""",
+       WHEN linli_audit_locked() BEGIN SELECT RAISE(ABORT, 'audit entries are append-only'); END""",
 ]
 POSTGRES = [
     """CREATE OR REPLACE FUNCTION core_auditentry_refuse() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'audit entries are append-only'; END; $$ LANGUAGE plpgsql""",
+       BEGIN
+         IF coalesce(current_setting('linli.audit_maintenance', true), '') = 'on' THEN
+           IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+           RETURN NEW;
+         END IF;
+         RAISE EXCEPTION 'audit entries are append-only';
+       END; $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER core_auditentry_no_change BEFORE UPDATE OR DELETE ON core_auditentry
        FOR EACH ROW EXECUTE FUNCTION core_auditentry_refuse()""",
     """CREATE TRIGGER core_auditentry_no_truncate BEFORE TRUNCATE ON core_auditentry

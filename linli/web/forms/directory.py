@@ -13,7 +13,7 @@ from linli.places import selectors as places
 
 class SearchForm(forms.Form):
     q = forms.CharField(label=_("名称或信用代码"), required=False)
-    compound = forms.ModelChoiceField(label=_("小区"), queryset=None, required=False)
+    compound = forms.ModelChoiceField(label=_("所属小区"), queryset=None, required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,7 +62,7 @@ class RealUnitForm(forms.Form):
 
 class VehicleFilterForm(forms.Form):
     plate = forms.CharField(label=_("车牌号"), required=False)
-    compound = forms.ModelChoiceField(label=_("小区"), queryset=None, required=False)
+    compound = forms.ModelChoiceField(label=_("所属小区"), queryset=None, required=False)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

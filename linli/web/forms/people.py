@@ -28,7 +28,7 @@ class PersonFilterForm(forms.Form):
     """Filters that may sit in a URL: nothing here identifies a person on its own."""
 
     q = forms.CharField(label=_("姓名"), required=False)
-    compound = forms.ModelChoiceField(label=_("小区"), queryset=None, required=False)
+    compound = forms.ModelChoiceField(label=_("所属小区"), queryset=None, required=False)
     care_tag = forms.ChoiceField(label=_("关怀标签"), required=False, choices=[("", _("全部")), *CareTag.choices])
     population_type = forms.ChoiceField(label=_("人口类型"), required=False,
                                         choices=[("", _("全部")), *PopulationType.choices])

@@ -37,7 +37,7 @@ class CompoundForm(forms.Form):
 
 
 class BuildingFilterForm(forms.Form):
-    compound = forms.ModelChoiceField(label=_("小区"), queryset=None, required=False)
+    compound = forms.ModelChoiceField(label=_("所属小区"), queryset=None, required=False)
     q = forms.CharField(label=_("楼号或名称"), required=False)
 
     def __init__(self, *args, user, **kwargs):
@@ -63,7 +63,7 @@ class BuildingForm(forms.Form):
 
 class HouseFilterForm(forms.Form):
     q = forms.CharField(label=_("地址或编码"), required=False)
-    compound = forms.ModelChoiceField(label=_("小区"), queryset=None, required=False)
+    compound = forms.ModelChoiceField(label=_("所属小区"), queryset=None, required=False)
     occupancy = forms.ChoiceField(label=_("居住状态"), required=False,
                                   choices=[("", _("全部")), *Occupancy.choices])
     use = forms.ChoiceField(label=_("用途"), required=False, choices=[("", _("全部")), *HouseUse.choices])
