@@ -5,6 +5,7 @@ from __future__ import annotations
 from ninja import NinjaAPI
 
 from linli.accounts.api import router as auth_router
+from linli.accounts.api import staff_router
 from linli.core.api import AUTH, install_error_handlers
 from linli.core.audit_api import router as audit_router
 from linli.exchange.api import router as exchange_router
@@ -20,6 +21,7 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("/auth", auth_router)
+api.add_router("/accounts", staff_router)
 api.add_router("/places", places_router)
 api.add_router("/people", people_router)
 api.add_router("/audit", audit_router)

@@ -11,12 +11,16 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from linli.accounts.roles import PERMISSIONS, Role
-from linli.core.scope import Scope
+from linli.core.scope import Grant, Scope, ScopedQuerySet
 
 
 class AccountKind(models.TextChoices):
     STAFF = "staff", _("工作人员")
     RESIDENT = "resident", _("居民")
+
+
+class LinliUserManager(UserManager.from_queryset(ScopedQuerySet)):
+    pass
 
 
 class User(AbstractUser):
@@ -30,7 +34,7 @@ class User(AbstractUser):
     failed_logins = models.PositiveSmallIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
 
-    objects = UserManager()
+    objects = LinliUserManager()
     audit_exclude = ("password", "last_login", "failed_logins", "locked_until")
 
     class Meta:
@@ -51,9 +55,27 @@ class User(AbstractUser):
     def has_linli_perm(self, permission: str) -> bool:
         return self.scope().allows(permission)
 
+    @classmethod
+    def scope_q(cls, grant: Grant) -> Q | None:
+        """Staff whose grants lie inside the node this grant reaches; residents are not managed here."""
+        if grant.is_resident:
+            return Q(pk=-1)
+        nodes = Q(pk__in=[])
+        if grant.region_path:
+            p = grant.region_path
+            nodes |= (Q(region__path__startswith=p) | Q(grid__region_path__startswith=p)
+                      | Q(compound__region_path__startswith=p) | Q(organisation__region_path__startswith=p))
+        elif grant.compounds is not None:
+            nodes |= Q(compound__in=grant.compounds)
+            if grant.organisation_id:
+                nodes |= Q(organisation_id=grant.organisation_id)
+        return Q(kind=AccountKind.STAFF, pk__in=RoleGrant.objects.filter(nodes).values("user_id"))
+
 
 class RoleGrant(models.Model):
     """RoleGrant — 授权: one role on one node (region, grid, compound or organisation)."""
+
+    objects = ScopedQuerySet.as_manager()
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="grants")
     role = models.CharField(max_length=20, choices=Role.choices)
@@ -85,6 +107,15 @@ class RoleGrant(models.Model):
     @property
     def permissions(self) -> frozenset[str]:
         return PERMISSIONS[self.role]
+
+    @classmethod
+    def scope_q(cls, grant: Grant) -> Q | None:
+        return Q(user__in=User.objects.filter(User.scope_q(grant)).values("pk"))
+
+    def audit_place(self) -> tuple[int | None, str]:
+        node = self.region or self.grid or self.compound or self.organisation
+        path = getattr(node, "path", None) or getattr(node, "region_path", "") or ""
+        return self.compound_id, path
 
 
 def token_digest(raw: str) -> str:

@@ -52,8 +52,12 @@ AUDIT = {"core.view_auditentry"}
 REVEAL = {"people.reveal_person"}
 EXPORT = {"core.export_list"}
 
+ACCOUNTS = _perms({"accounts": ("user", "rolegrant")}, EDIT)
+
 PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.CITY_ADMIN: frozenset(_perms(PLACES, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT),
+    Role.CITY_ADMIN: frozenset(
+        _perms(PLACES, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | ACCOUNTS
+    ),
     Role.STREET_OFFICER: frozenset(
         _perms(PLACES, VIEW) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT
     ),
@@ -64,7 +68,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset(_perms(PLACES, VIEW) | _perms(PEOPLE, ("view", "add", "change")) | _perms(ORGS, VIEW)),
     Role.PROPERTY_MANAGER: frozenset(
         _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | {"places.change_compound"}
-        | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW) | AUDIT | REVEAL | EXPORT
+        | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW) | AUDIT | REVEAL | EXPORT | ACCOUNTS
     ),
     Role.GUARD: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, VIEW)),
     Role.TECHNICIAN: frozenset(_perms(PLACES, VIEW)),
@@ -78,4 +82,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         | _perms({"people": ("person", "residency", "vehicle", "consent", "organisation")}, VIEW)
         | {"people.change_vehicle", "people.add_vehicle", "people.change_consent", "people.add_consent"}
     ),
+}
+
+# Which roles a holder of `accounts.add_rolegrant` may hand out (always within their own reach).
+GRANTABLE_BY: dict[str, frozenset[str]] = {
+    Role.CITY_ADMIN: frozenset(r for r in GRANTED_ON if r != Role.CITY_ADMIN),
+    Role.PROPERTY_MANAGER: frozenset(PROPERTY_STAFF),
 }

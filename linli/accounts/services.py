@@ -10,16 +10,16 @@ import secrets
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.accounts.models import AccountKind, ApiToken, OneTimeCode, RoleGrant, User, token_digest
-from linli.accounts.roles import GRANTED_ON, REGION_LEVEL_OF_ROLE, Role
+from linli.accounts.roles import GRANTABLE_BY, GRANTED_ON, REGION_LEVEL_OF_ROLE
 from linli.core import audit, ratelimit
-from linli.core.errors import Forbidden
-from linli.core.services import field_error, save_new, service
+from linli.core.errors import Conflict, Forbidden
+from linli.core.services import delete_audited, field_error, require, save_changes, save_new, service
 from linli.notify.providers import SmsMessage, sms_provider
 from linli.people.identity import validate_mobile
 from linli.people.models import Person
@@ -37,35 +37,95 @@ def create_superuser(*, username: str, password: str) -> User:
     return user
 
 
-@service
-def create_staff(*, actor: Any, username: str, password: str, display_name: str = "") -> User:
-    _require_admin(actor)
-    user = User(username=username, display_name=display_name, kind=AccountKind.STAFF)
-    user.set_password(password)
-    return save_new(user, exclude=["password"])
+def _node_within(grant: Any, node_kind: str, node: Any) -> bool:
+    """Is `node` inside what `grant` reaches?"""
+    from linli.places.models import Compound
+
+    if node_kind == "region":
+        return bool(grant.region_path) and node.path.startswith(grant.region_path)
+    if node_kind == "grid":
+        return bool(grant.region_path) and node.region_path.startswith(grant.region_path)
+    if node_kind == "compound":
+        return grant.compounds is not None and Compound.objects.filter(pk=node.pk, id__in=grant.compounds).exists()
+    if grant.organisation_id and node.pk == grant.organisation_id:
+        return True
+    return bool(grant.region_path) and node.region_path.startswith(grant.region_path)
 
 
-def _require_admin(actor: Any) -> None:
-    if actor is None or not (actor.is_superuser or Role.CITY_ADMIN in actor.scope().roles):
-        raise Forbidden(_("只有管理员可以管理账号"))
+def _require_can_grant(actor: Any, role: str, node_kind: str, node: Any) -> None:
+    scope = actor.scope()
+    if scope.unrestricted:
+        return
+    for grant in scope.grants_for("accounts.add_rolegrant"):
+        if role in GRANTABLE_BY.get(grant.role, ()) and _node_within(grant, node_kind, node):
+            return
+    raise Forbidden(_("无权在此范围授予该角色"))
+
+
+def _node(region=None, grid=None, compound=None, organisation=None) -> tuple[str, Any]:
+    given = [(k, v) for k, v in (("region", region), ("grid", grid), ("compound", compound),
+                                 ("organisation", organisation)) if v is not None]
+    if len(given) != 1:
+        raise field_error("node", _("请指定且只指定一个授权节点（区划、网格、小区或组织）"))
+    return given[0]
 
 
 @service
 def grant_role(*, actor: Any, user: User, role: str, region=None, grid=None, compound=None,
                organisation=None) -> RoleGrant:
-    if actor is not None:
-        _require_admin(actor)
+    """Grant `role` on one node. `actor=None` is the bootstrap path (commands, demo, tests)."""
     if role not in GRANTED_ON:
         raise field_error("role", _("未知角色"))
-    node_kind = next(k for k, v in (("region", region), ("grid", grid), ("compound", compound),
-                                    ("organisation", organisation)) if v is not None)
+    node_kind, node = _node(region, grid, compound, organisation)
     if node_kind not in GRANTED_ON[role]:
         raise field_error("role", _("该角色不能授予在这一层级"))
     level = REGION_LEVEL_OF_ROLE.get(role)
     if region is not None and level and region.level != level:
         raise field_error("region", _("角色与区划层级不匹配"))
-    grant = RoleGrant(user=user, role=role, region=region, grid=grid, compound=compound, organisation=organisation)
+    if user.kind != AccountKind.STAFF:
+        raise field_error("user", _("只能给工作人员账号授权"))
+    if actor is not None:
+        _require_can_grant(actor, role, node_kind, node)
+    if RoleGrant.objects.filter(user=user, role=role, **{node_kind: node}).exists():
+        raise Conflict(_("该账号已有此授权"), field="role")
+    grant = RoleGrant(user=user, role=role, **{node_kind: node})
     return save_new(grant)
+
+
+@service
+def revoke_grant(*, actor: Any, grant: RoleGrant) -> None:
+    node_kind, node = _node(grant.region, grant.grid, grant.compound, grant.organisation)
+    _require_can_grant(actor, grant.role, node_kind, node)
+    delete_audited(grant)
+
+
+@service
+def create_staff(*, actor: Any, username: str, password: str, display_name: str = "", role: str | None = None,
+                 region=None, grid=None, compound=None, organisation=None) -> User:
+    """A staff account with its first role: every account lives somewhere in the place tree."""
+    if role is None and actor is not None and not actor.scope().unrestricted:
+        raise field_error("role", _("请为新账号指定角色"))
+    if User.objects.filter(username=username).exists():
+        raise Conflict(_("用户名已存在"), field="username")
+    user = User(username=username, display_name=display_name, kind=AccountKind.STAFF)
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise ValidationError({"password": exc.messages}) from exc
+    user.set_password(password)
+    save_new(user, exclude=["password"])
+    if role is not None:
+        grant_role(actor=actor, user=user, role=role, region=region, grid=grid, compound=compound,
+                   organisation=organisation)
+    return user
+
+
+@service
+def update_staff(*, actor: Any, user: User, **changes: Any) -> User:
+    require(actor, user, "change")
+    if user.pk == actor.pk and changes.get("is_active") is False:
+        raise field_error("is_active", _("不能停用自己的账号"))
+    return save_changes(user, changes, exclude=["password"])
 
 
 @service
@@ -164,10 +224,12 @@ def verify_login_code(*, phone: str, code: str) -> User:
 
 @service
 def create_resident_account(*, actor: Any, person: Person) -> User:
-    from linli.core.services import require
-
     if actor is not None:
         require(actor, person, "change")
+    if User.objects.filter(person=person).exists():
+        raise Conflict(_("此人已有居民账号"))
+    if not person.phone_digest:
+        raise field_error("phone", _("居民账号需要手机号码用于验证码登录"))
     user = User(username=f"resident-{person.pk}", kind=AccountKind.RESIDENT, person=person,
                 display_name=person.name)
     user.set_unusable_password()

@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from linli.demo import codes
+from linli.demo import codes, names
 from linli.people import services as people
 from linli.people.models import Organisation, Person, RealUnit, Vehicle
 from linli.places import services as places
@@ -54,8 +54,6 @@ def registry_from_database() -> codes.Registry:
 
 def create_organisation(actor: Any, rng: random.Random, registry: codes.Registry, *, kind: str, name: str,
                         code_kind: str, region: Region | None = None, compound: Any = None) -> Organisation:
-    from linli.demo import names
-
     contact = names.person_name(rng, male=rng.random() < 0.5, birth_year=rng.randint(1965, 1990))
     return people.create_organisation(
         actor=actor, kind=kind, name=name, region=region, compound=compound, contact_name=contact,

@@ -188,13 +188,7 @@ def build_demo(out: TextIO, *, seed: int = DEMO_SEED, compounds: tuple[CompoundS
         written: list[WrittenCompound] = []
         households_of: list[list[generator.HouseholdPlan]] = []
         for spec in compounds:
-            cr = random.Random(f"linli-demo/{seed}/{spec.name}")
-            plan = generator.plan_compound(
-                cr, name=spec.name, year_built=spec.year_built, buildings=spec.buildings, address=spec.address,
-                centre=spec.centre, floors=spec.floors, units=spec.units, shops=spec.shops,
-                shopfronts=spec.shopfronts, registry=registry,
-            )
-            households = generator.plan_households(cr, plan, registry)
+            plan, households = plan_demo_compound(spec, seed=seed, registry=registry)
             done = write_compound(actor=admin, community=communities[spec.community],
                                   grid=grids[spec.community][spec.grid], company=companies[spec.company],
                                   plan=plan, households=households, verifier=admin)
@@ -210,6 +204,18 @@ def build_demo(out: TextIO, *, seed: int = DEMO_SEED, compounds: tuple[CompoundS
     out.write(f"Demo district loaded in {totals['seconds']} s: {_describe(totals)}\n")
     out.flush()
     return totals
+
+
+def plan_demo_compound(spec: CompoundSpec, *, seed: int, registry: Registry
+                       ) -> tuple[generator.CompoundPlan, list[generator.HouseholdPlan]]:
+    """A demo compound and its households; each compound has its own generator, seeded by name."""
+    rng = random.Random(f"linli-demo/{seed}/{spec.name}")
+    plan = generator.plan_compound(
+        rng, name=spec.name, year_built=spec.year_built, buildings=spec.buildings, address=spec.address,
+        centre=spec.centre, floors=spec.floors, units=spec.units, shops=spec.shops, shopfronts=spec.shopfronts,
+        registry=registry,
+    )
+    return plan, generator.plan_households(rng, plan, registry)
 
 
 def _create_offices(admin: Any, rng: random.Random, registry: Registry, district: Any, streets: dict,

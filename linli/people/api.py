@@ -136,6 +136,21 @@ def erase_person(request: HttpRequest, person_id: int, payload: ErasureIn):
     return Status(204, None)
 
 
+class ResidentAccountOut(Schema):
+    id: int
+    username: str
+    person_id: int
+
+
+@router.post("/persons/{person_id}/account", response={201: ResidentAccountOut, **ERRORS},
+             operation_id="create_resident_account")
+def create_resident_account(request: HttpRequest, person_id: int):
+    """Let the person log in to the resident portal with their phone number and a one-time code."""
+    from linli.accounts.services import create_resident_account as create
+
+    return Status(201, create(actor=request.user, person=selectors.person(request.user, person_id)))
+
+
 class ResidencyOut(Schema):
     id: int
     compound_id: int

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from linli.accounts.models import RoleGrant, User
 from linli.api import api
 from linli.core.models import AuditEntry
 from linli.core.testing import ID_NUMBERS, PHONES, District, Side
@@ -127,13 +128,24 @@ MATRIX: dict[str, Op] = {
     "create_consent": Op("create", body=lambda f, own: {"person_id": f.records["person"].pk,
                                                         "purpose": "face_access", "scope": "越权"}),
     "withdraw_consent": Op("write", "consent", "consent_id"),
+    "list_staff": Op("list", "staff", probes=(lambda f: {"q": f.records["staff"].username},
+                                              lambda f: {"role": "guard"})),
+    "get_staff": Op("detail", "staff", "user_id"),
+    "create_staff": Op("create", body=lambda f, own: {"username": "intruder", "password": "long-enough-1",
+                                                      "role": "guard", "compound_id": f.side.compound.pk}),
+    "update_staff": Op("write", "staff", "user_id", body=lambda f, own: {"is_active": False}),
+    "grant_role": Op("write", "staff", "user_id", body=lambda f, own: {"role": "guard",
+                                                                       "compound_id": own.compound.pk}),
+    "revoke_grant": Op("write", "grant", "grant_id"),
+    "create_resident_account": Op("write", "family", "person_id"),
     "list_audit_entries": Op("list", "audit_entry", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
     "get_audit_entry": Op("detail", "audit_entry", "entry_id"),
 }
 
 MODELS = {"region": Region, "grid": Grid, "compound": Compound, "building": Building, "unit": Unit,
           "house": House, "person": Person, "residency": Residency, "organisation": Organisation,
-          "real_unit": RealUnit, "vehicle": Vehicle, "consent": Consent, "audit_entry": AuditEntry}
+          "real_unit": RealUnit, "vehicle": Vehicle, "consent": Consent, "audit_entry": AuditEntry,
+          "staff": User, "grant": RoleGrant, "family": Person}
 
 
 def operations() -> list[tuple[str, str, str]]:
@@ -165,6 +177,9 @@ def _side_ids(side: Side) -> dict[str, set[Any]]:
         "vehicle": set(Vehicle.objects.filter(compound=c).values_list("pk", flat=True)),
         "consent": set(Consent.objects.filter(compound=c).values_list("pk", flat=True)),
         "audit_entry": set(AuditEntry.objects.filter(compound=c).values_list("pk", flat=True)),
+        "staff": {u.pk for role, u in side.users.items() if role != "resident"},
+        "grant": set(RoleGrant.objects.filter(user__in=[u for r, u in side.users.items() if r != "resident"])
+                     .values_list("pk", flat=True)),
     }
 
 
@@ -174,7 +189,8 @@ def _staff_foreign(other: Side, other_tag: str) -> Foreign:
                "organisation": other.company, "real_unit": other.real_unit, "vehicle": other.vehicle,
                "consent": other.consent,
                "audit_entry": AuditEntry.objects.filter(compound=other.compound).order_by("id").first(),
-               "person_id_number": ID_NUMBERS[f"{other_tag}_owner"], "person_phone": PHONES[f"{other_tag}_owner"]}
+               "person_id_number": ID_NUMBERS[f"{other_tag}_owner"], "person_phone": PHONES[f"{other_tag}_owner"],
+               "staff": other.users["guard"], "grant": other.users["guard"].grants.first(), "family": other.family}
     return Foreign(other, records, _side_ids(other))
 
 
@@ -186,7 +202,8 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> 
                "organisation": d.b.company, "real_unit": a.real_unit, "vehicle": d.b.vehicle,
                "consent": d.b.consent,
                "audit_entry": AuditEntry.objects.filter(compound=a.compound).order_by("id").first(),
-               "person_id_number": ID_NUMBERS["a_neighbour"], "person_phone": PHONES["a_neighbour"]}
+               "person_id_number": ID_NUMBERS["a_neighbour"], "person_phone": PHONES["a_neighbour"],
+               "staff": a.users["guard"], "grant": a.users["guard"].grants.first(), "family": neighbour}
     ids = _side_ids(d.b)
     ids["house"] = ids["house"] | {a.other_house.pk}
     ids["person"] = ids["person"] | {neighbour.pk}
@@ -194,6 +211,8 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> 
     ids["real_unit"] = ids["real_unit"] | {a.real_unit.pk}
     ids["audit_entry"] = set(AuditEntry.objects.values_list("pk", flat=True))  # residents read no audit log
     ids["grid"] = {a.grid.pk, d.b.grid.pk}
+    ids["staff"] = set(User.objects.filter(kind="staff").values_list("pk", flat=True))  # residents manage no staff
+    ids["grant"] = set(RoleGrant.objects.values_list("pk", flat=True))
     return Foreign(d.b, records, ids)
 
 
