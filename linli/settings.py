@@ -88,7 +88,10 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["linli.accounts.backends.StaffPasswordBackend"]
+AUTHENTICATION_BACKENDS = [
+    "linli.accounts.backends.StaffPasswordBackend",
+    "linli.accounts.backends.ResidentCodeBackend",
+]
 LOGIN_URL = "/login/"
 LOGIN_REDIRECT_URL = "/"
 SESSION_COOKIE_AGE = int(os.environ.get("LINLI_SESSION_SECONDS", 8 * 3600))

@@ -21,8 +21,8 @@ mkdir -p "$LINLI_DATA_DIR"
 echo "== ruff"
 .venv/bin/ruff check .
 echo "== django checks"
-.venv/bin/linli manage check --fail-level WARNING
-.venv/bin/linli manage makemigrations --check --dry-run >/dev/null
+.venv/bin/python manage.py check --fail-level WARNING
+.venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 echo "== pytest (SQLite)"
 .venv/bin/pytest "$@"
 

@@ -8,3 +8,13 @@ from linli.accounts.models import AccountKind
 class StaffPasswordBackend(ModelBackend):
     def user_can_authenticate(self, user) -> bool:
         return super().user_can_authenticate(user) and user.kind == AccountKind.STAFF
+
+
+class ResidentCodeBackend(ModelBackend):
+    """Keeps residents' sessions; the one-time code itself is checked by `verify_login_code`."""
+
+    def authenticate(self, request, **credentials):
+        return None
+
+    def user_can_authenticate(self, user) -> bool:
+        return super().user_can_authenticate(user) and user.kind == AccountKind.RESIDENT

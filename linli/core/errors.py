@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 
 class NotFound(Exception):
     """The record does not exist or is outside the caller's scope (we never say which)."""
 
     def __init__(self, what: str = "object"):
-        super().__init__(f"{what} not found")
+        super().__init__(_("未找到该记录或无权访问"))
         self.what = what
 
 
 class Forbidden(Exception):
     """The caller may see the record but not do this to it."""
 
-    def __init__(self, message: str = "permission denied"):
-        super().__init__(message)
+    def __init__(self, message: str | None = None):
+        super().__init__(message or _("没有权限"))
 
 
 class Conflict(Exception):

@@ -12,6 +12,7 @@ from typing import Any, ParamSpec, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from linli.core import audit
 from linli.core.context import change_context, current_context
@@ -63,7 +64,7 @@ def require_in_compound(user: Any, model: type[models.Model], action: str, compo
         raise NotFound("compound")
     allowed = Compound.objects.filter(compounds_where(user, permission_name(model, action)), pk=compound_id)
     if not allowed.exists():
-        raise Forbidden(f"not allowed to {action} {model._meta.verbose_name} here")
+        raise Forbidden(_("无权在此小区执行该操作"))
 
 
 def require(user: Any, instance: models.Model, action: str) -> None:
@@ -72,19 +73,19 @@ def require(user: Any, instance: models.Model, action: str) -> None:
     if not manager.restrict(user, "view").filter(pk=instance.pk).exists():
         raise NotFound(instance._meta.model_name)
     if action != "view" and not manager.restrict(user, action).filter(pk=instance.pk).exists():
-        raise Forbidden(f"not allowed to {action} this {instance._meta.model_name}")
+        raise Forbidden(_("无权对此记录执行该操作"))
 
 
 def _integrity(exc: IntegrityError) -> Conflict:
     text = str(exc).lower()
     for hint, message in (
-        ("unique", "a record with these values already exists"),
-        ("foreign key", "the record is still referenced elsewhere"),
-        ("protect", "the record is still referenced elsewhere"),
+        ("unique", _("已存在相同的记录")),
+        ("foreign key", _("该记录仍被其他记录引用")),
+        ("protect", _("该记录仍被其他记录引用")),
     ):
         if hint in text:
             return Conflict(message)
-    return Conflict("the change breaks a database rule")
+    return Conflict(_("该修改违反了数据规则"))
 
 
 def save_new(instance: M, *, exclude: Iterable[str] = ()) -> M:
@@ -119,7 +120,7 @@ def delete_audited(instance: models.Model) -> None:
         with transaction.atomic():
             instance.delete()
     except (IntegrityError, models.ProtectedError, models.RestrictedError) as exc:
-        raise Conflict("the record is still referenced elsewhere") from exc
+        raise Conflict(_("该记录仍被其他记录引用")) from exc
     instance.pk = pk
     audit.record_deleted(instance, before)
 

@@ -29,8 +29,8 @@ from linli.exchange.places_lookup import (
 )
 from linli.people.identity import IdType, validate_id_number, validate_mobile
 from linli.people.models import CareTag, Person, PopulationType, Residency, ResidencyRole, Vehicle
-from linli.people.plates import PlateColour, plate_is_new_energy, validate_plate
-from linli.people.services import build_person
+from linli.people.plates import PlateColour, validate_plate
+from linli.people.services import build_person, clean_colour
 from linli.places import addresses
 from linli.places.models import Building, Compound, House, HouseUse, Occupancy, Unit
 
@@ -230,7 +230,7 @@ class PersonImport(Importer):
         Column("姓名", True, gettext_lazy("最多60个字"), example="张三"),
         Column(ID_TYPE, False, gettext_lazy("不填为居民身份证"), choices=IdType, example="居民身份证"),
         Column(ID_NUMBER, True, gettext_lazy("身份证号18位（校验位须正确）；请以文本格式填写"),
-               example="370281198503127714"),
+               example="11010519491231002X"),
         Column(PHONE, False, gettext_lazy("11位手机号"), example="13800138000"),
         Column("人口类型", False, gettext_lazy("不填为户籍人口"), choices=PopulationType, example="户籍人口"),
         Column("关怀标签", False, gettext_lazy("可填多个，用顿号或逗号分隔"), choices=CareTag, many=True,
@@ -343,9 +343,10 @@ class VehicleImport(Importer):
     columns = (
         _COMPOUND_COLUMN,
         Column(PLATE, True, gettext_lazy("符合 GA 36 的车牌号，如 鲁B12345、鲁BD12345（新能源）"), example="鲁B12345"),
-        Column(COLOUR, False, gettext_lazy("不填时：8位新能源车牌为绿牌，其余为蓝牌"), choices=PlateColour,
+        Column(COLOUR, False, gettext_lazy("不填时：8位新能源车牌为绿牌，其余为蓝牌；新能源车牌只能是绿牌或黄绿牌"),
+               choices=PlateColour,
                example="蓝牌"),
-        Column(OWNER_ID, False, gettext_lazy("车主须已登记在该小区；请以文本格式填写"), example="370281198503127714"),
+        Column(OWNER_ID, False, gettext_lazy("车主须已登记在该小区；请以文本格式填写"), example="11010519491231002X"),
         Column(BUILDING, False, gettext_lazy("所属房屋：楼号、单元号、房号须同时填写"), example="3"),
         Column(UNIT, False, "", example="2"),
         Column(HOUSE, False, gettext_lazy("房屋须已登记"), example="501"),
@@ -385,12 +386,22 @@ class VehicleImport(Importer):
                 if owner_id is None:
                     row.fail(OWNER_ID, _("该小区没有登记此证件号码的人员"))
             house_id = places.house_id(row, compound, v["numbers"]) if v["numbers"] else None
+            colour = self._colour(row, v)
             if not row.ok:
                 continue
-            colour = v["colour"] or (PlateColour.GREEN if plate_is_new_energy(v["plate"]) else PlateColour.BLUE)
             self.vehicles.append(Vehicle(compound=compound, plate=v["plate"], colour=colour, owner_id=owner_id,
                                          house_id=house_id))
         self.planned = {"vehicles": len(self.vehicles)}
+
+    @staticmethod
+    def _colour(row: SheetRow, v: dict[str, Any]) -> str | None:
+        if not v["plate"] or any(e.column == COLOUR for e in row.errors):
+            return None
+        try:
+            return clean_colour(v["plate"], v["colour"])
+        except ValidationError as exc:
+            row.fail(COLOUR, " ".join(exc.messages))
+            return None
 
     def _owners(self, compound_ids: list[int], digests: set[str]) -> dict[tuple[int, str], int]:
         if not digests:

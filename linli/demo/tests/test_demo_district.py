@@ -9,6 +9,7 @@ from collections import Counter
 import pytest
 from django.contrib.auth.hashers import check_password
 from django.db import transaction
+from django.test import override_settings
 
 from linli.accounts.models import AccountKind, RoleGrant, User
 from linli.accounts.roles import Role
@@ -17,7 +18,16 @@ from linli.core.models import AuditEntry
 from linli.demo import codes, district
 from linli.demo.staff import DEMO_PASSWORD
 from linli.people.identity import birth_date_from_id, validate_mainland_id, validate_uscc
-from linli.people.models import CareTag, Gender, Organisation, Person, PopulationType, RealUnit, Residency, Vehicle
+from linli.people.models import (
+    CareTag,
+    Gender,
+    Organisation,
+    Person,
+    PopulationType,
+    RealUnit,
+    Residency,
+    Vehicle,
+)
 from linli.people.plates import PlateColour, plate_is_new_energy, validate_plate
 from linli.places.models import Building, Compound, Grid, House, Region
 
@@ -25,7 +35,8 @@ from linli.places.models import Building, Compound, Grid, House, Region
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     """The demo, loaded once and rolled back when the module is done."""
-    with django_db_blocker.unblock(), transaction.atomic():
+    fast_hashing = override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"])
+    with django_db_blocker.unblock(), fast_hashing, transaction.atomic():
         out = io.StringIO()
         summary = district.load_demo(scale=None, out=out)
         yield {"summary": summary, "output": out.getvalue()}

@@ -229,12 +229,14 @@ def test_vehicles_import_checks_plates_per_ga36_owners_and_duplicates(district):
         [code, "鲁I1234", "", "", "", "", ""],                            # 5 not a GA 36 plate
         [code, "鲁B54323", "", ID_NUMBERS["b_owner"], "", "", ""],        # 6 owner lives in b
         [code, "鲁B54322", "紫牌", "", "", "", ""],                        # 7 repeat + bad colour
+        [code, "鲁BD54329", "蓝牌", "", "", "", ""],                       # 8 new energy plates are never blue
     ]
     report = import_workbook(actor=a.users["property_manager"], kind="vehicles",
                              data=workbook(VEHICLE_HEADERS, rows), dry_run=False)
     assert [(e.row, e.column) for e in report.errors] == [
-        (4, "车牌号"), (5, "车牌号"), (6, "车主证件号码"), (7, "车牌号"), (7, "车牌颜色"),
+        (4, "车牌号"), (5, "车牌号"), (6, "车主证件号码"), (7, "车牌号"), (7, "车牌颜色"), (8, "车牌颜色"),
     ]
+    assert report.errors[-1].message == "车牌颜色与车牌号不符"
     assert report.errors[1].message.startswith("车牌号格式不符合GA 36")
     assert not Vehicle.objects.filter(plate="鲁BD54321").exists()
 
