@@ -269,8 +269,10 @@ class PersonImport(Importer):
                     row.fail(HOUSE, _("无权在该小区登记居住关系"))
                 house_id = places.house_id(row, compound, v["numbers"])
                 residency = {"house_id": house_id, "role": v["role"], "since": v["since"] or today()}
+            if not row.ok:
+                continue
             person = self._build(row, compound, v)
-            if row.ok and person is not None:
+            if person is not None:
                 self.persons.append((person, residency))
         self.planned = {"persons": len(self.persons),
                         "residencies": sum(1 for _p, r in self.persons if r is not None)}

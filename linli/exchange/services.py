@@ -62,8 +62,17 @@ def importer_for(kind: str) -> type[Importer]:
 
 def import_kinds_for(user: Any) -> list[type[Importer]]:
     """The kinds `user` may import somewhere (the rows still decide compound by compound)."""
+    if _is_resident(user):
+        return []
     scope = scope_of(user)
     return [i for i in IMPORTERS.values() if scope.allows(i.permission)]
+
+
+def _is_resident(user: Any) -> bool:
+    # Bulk loading is staff work; a resident registers their own household's car one by one,
+    # where the service checks it is their household.
+    scope = scope_of(user)
+    return not scope.unrestricted and bool(scope.grants) and all(g.is_resident for g in scope.grants)
 
 
 def import_template(kind: str) -> bytes:
@@ -83,10 +92,13 @@ def _acting(actor: Any, source: str | None = None, **extra: Any) -> Iterator[Non
 def import_workbook(*, actor: Any, kind: str, data: bytes, dry_run: bool = True) -> ImportReport:
     """Check (and unless `dry_run`, write) every row of an uploaded sheet.
 
-    Raises NotFound for an unknown kind and ImportFileError for a file that cannot be read;
-    bad rows never raise, they are in the report, and then nothing is written.
+    Raises NotFound for an unknown kind, Forbidden for a resident's account and ImportFileError
+    for a file that cannot be read; bad rows never raise, they are in the report, and then
+    nothing is written.
     """
     importer_cls = importer_for(kind)
+    if _is_resident(actor):
+        raise Forbidden(_("居民账号不能批量导入"))
     rows = read_sheet(data, importer_cls.columns)
     report = ImportReport(kind=kind, dry_run=dry_run, rows=len(rows))
     with _acting(actor, source="import", kind=kind):

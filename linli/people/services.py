@@ -93,7 +93,8 @@ def build_person(*, compound: Compound, name: str, id_type: str, id_number: str,
     )
     person.set_id_number(id_number)
     person.set_phone(phone)
-    person.full_clean(exclude=["id_cipher", "id_digest", "id_masked"], validate_constraints=False)
+    # The compound link is checked by the caller (scope) and by the database; skip its query here.
+    person.full_clean(exclude=["id_cipher", "id_digest", "id_masked", "compound"], validate_constraints=False)
     return person
 
 

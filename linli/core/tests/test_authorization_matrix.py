@@ -138,6 +138,11 @@ MATRIX: dict[str, Op] = {
                                                                        "compound_id": own.compound.pk}),
     "revoke_grant": Op("write", "grant", "grant_id"),
     "create_resident_account": Op("write", "family", "person_id"),
+    # Files: a template holds no data; an import aimed at B must write nothing; every export list
+    # must hold none of B's rows.
+    "download_import_template": Op("public"),
+    "import_sheet": Op("import"),
+    "export_list": Op("export"),
     "list_audit_entries": Op("list", "audit_entry", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
     "get_audit_entry": Op("detail", "audit_entry", "entry_id"),
 }
@@ -233,6 +238,12 @@ def _check_user(label: str, user: Any, own: Side, foreign: Foreign, failures: li
         if op.kind in ("public", "self"):
             continue
         url = "/api" + _fill(path, op, foreign)
+        if op.kind == "export":
+            _check_exports(label, client, path, foreign, failures)
+            continue
+        if op.kind == "import":
+            _check_import(label, client, url, own, foreign, failures)
+            continue
         if op.kind == "list":
             forbidden = foreign.ids[op.resource]
             for params in ({}, *(probe(foreign) for probe in op.probes)):
@@ -260,6 +271,54 @@ def _check_user(label: str, user: Any, own: Side, foreign: Foreign, failures: li
             failures.append(f"{label} {op_id}: {response.status_code} on a foreign target")
         if AuditEntry.objects.count() != before:
             failures.append(f"{label} {op_id}: something was written")
+
+
+def _markers(foreign: Foreign) -> list[str]:
+    """Text that only B's rows (or the neighbour's) would put into a file."""
+    r = foreign.records
+    return [r["compound"].name, r["compound"].code, r["person"].name, r["vehicle"].plate,
+            r["house"].standard_address, r["family"].name]
+
+
+def _check_exports(label: str, client: ApiClient, path: str, foreign: Foreign, failures: list[str]) -> None:
+    from linli.core.tests.test_privacy_scan import _body_text
+    from linli.exchange.selectors import EXPORT_LISTS
+
+    for name in EXPORT_LISTS:
+        response = client.get("/api" + path.removeprefix("/api").replace("{list_name}", name))
+        if response.status_code >= 500:
+            failures.append(f"{label} export {name}: {response.status_code}")
+        if response.status_code != 200:
+            continue
+        text = _body_text(response)
+        leaked = [m for m in _markers(foreign) if m and m in text]
+        if leaked:
+            failures.append(f"{label} export {name}: holds {leaked}")
+
+
+def _check_import(label: str, client: ApiClient, url: str, own: Side, foreign: Foreign, failures: list[str]) -> None:
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    house = foreign.records["house"]
+    rows = [["小区编码", "楼号", "单元号", "房号", "楼层", "建筑面积", "套内面积", "用途", "居住状态"],
+            [house.compound.code, house.building.number, house.unit.number, "888", 5, 80, "", "住宅", "自住"]]
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    data = BytesIO()
+    book.save(data)
+    before = AuditEntry.objects.count()
+    for dry_run in ("true", "false"):
+        data.seek(0)
+        data.name = "houses.xlsx"
+        response = client.client.post(url, {"kind": "houses", "dry_run": dry_run, "file": data})
+        ok = response.status_code == 200 and response.json().get("ok")
+        if ok or response.status_code >= 500:
+            failures.append(f"{label} import_sheet (dry_run={dry_run}): {response.status_code} accepted")
+    if AuditEntry.objects.count() != before or House.objects.filter(number="888").exists():
+        failures.append(f"{label} import_sheet: something was written")
 
 
 def _check_own_reads(label: str, user: Any, own: Side, failures: list[str]) -> None:

@@ -264,3 +264,29 @@ def test_an_id_number_typed_as_a_number_is_refused_because_excel_rounds_it(distr
     report = import_workbook(actor=district.admin, kind="persons", data=workbook(PERSON_HEADERS, rows))
     assert [(e.column, e.message) for e in report.errors] == [
         ("证件号码", "证件号码须以文本格式填写（数字格式会丢失末几位）")]
+
+
+def test_a_clash_while_writing_rolls_back_the_rows_already_inserted(district, monkeypatch):
+    from linli.core.errors import Conflict
+    from linli.exchange import importers
+
+    real = importers.bulk_create_audited
+    calls = []
+
+    def clash_on_second_table(model, instances, **kwargs):
+        calls.append(model)
+        if len(calls) == 2:  # persons are in; a residency clashes with someone else's write
+            raise Conflict("a record with these values already exists")
+        return real(model, instances, **kwargs)
+
+    monkeypatch.setattr(importers, "bulk_create_audited", clash_on_second_table)
+    rows = [[district.a.compound.code, "王五", "", new_id(1), "", "", "", "3", "2", "502", "业主", ""]]
+    before = table_counts()
+
+    report = import_workbook(actor=district.admin, kind="persons", data=workbook(PERSON_HEADERS, rows),
+                             dry_run=False)
+
+    assert calls == [Person, Residency]
+    assert not report.ok and report.created == {}
+    assert report.errors[0].row == 0 and "未写入任何数据" in report.errors[0].message
+    assert table_counts() == before
