@@ -125,6 +125,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
+def plain_offset_page(qs: Any, query: Any) -> dict[str, Any]:
+    """The baseline: slice the full joined queryset at the offset (what `page` did at first)."""
+    return {"count": qs.count(), "items": list(qs[query.offset: query.offset + query.limit])}
+
+
+def use_baseline_pages() -> None:
+    """Swap the API's `page` for `plain_offset_page` in every router module (baseline run)."""
+    import importlib
+
+    for name in ("linli.core.api", "linli.core.audit_api", "linli.accounts.api", "linli.places.api",
+                 "linli.people.api"):
+        module = importlib.import_module(name)
+        if hasattr(module, "page"):
+            module.page = plain_offset_page
+
+
 def time_calls(client: Any, headers: dict[str, str], paths: list[str], *, warmup: int, sample: int,
                expect_count: int | None = None) -> tuple[list[float], list[int], list[dict[str, Any]]]:
     from django.db import connection
@@ -277,16 +293,15 @@ def run_api(ns: argparse.Namespace) -> int:
         started = time.monotonic()
         load_demo(scale=ns.scale, out=sys.stdout)
         generation_s = round(time.monotonic() - started, 1)
-        if connection.vendor == "postgresql":
-            # Fresh tables have no planner statistics until autovacuum gets to them; a deployment
-            # that bulk-loads runs ANALYZE the same way.
-            with connection.cursor() as cur:
-                cur.execute("ANALYZE")
-        elif connection.vendor == "sqlite":
-            with connection.cursor() as cur:
-                cur.execute("PRAGMA optimize")
     sizes = data_sizes()
     print(f"Data: {sizes}", flush=True)
+    if ns.variant == "baseline":
+        use_baseline_pages()
+    else:
+        # What `linli web` does once after start-up (linli/asgi.py).
+        from linli.core.runtime import settle_after_startup
+
+        settle_after_startup()
     rng = random.Random(ns.seed)
     results: list[Measurement] = []
     for role, username in ROLES:
@@ -295,14 +310,16 @@ def run_api(ns: argparse.Namespace) -> int:
     print()
     print(table)
     report = {
-        "benchmark": "api", "scale": ns.scale, "db": ns.db, "at": dt.datetime.now(dt.UTC).isoformat(),
+        "benchmark": "api", "variant": ns.variant, "scale": ns.scale, "db": ns.db, "at": dt.datetime.now(dt.UTC).isoformat(),
         "machine": machine(), "generation_seconds": generation_s, "data": sizes,
         "calls_per_endpoint": ns.calls, "warmup": ns.warmup,
         "results": [asdict(m) | {"queries_per_call": m.query_range} for m in results],
         "markdown": table,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"api-{ns.db}-scale{ns.scale}-{dt.datetime.now():%Y%m%d-%H%M%S}.json"  # noqa: DTZ005
+    stamp = f"{dt.datetime.now():%Y%m%d-%H%M%S}"  # noqa: DTZ005 - a local file name
+    label = ns.variant
+    out = RESULTS / f"api-{ns.db}-scale{ns.scale}-{label}-{stamp}.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     print(f"\nJSON: {out.relative_to(ROOT)}")
     connection.close()
@@ -325,6 +342,8 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--warmup", type=int, default=20)
     api.add_argument("--sample", type=int, default=10, help="calls per endpoint whose SQL queries are counted")
     api.add_argument("--seed", type=int, default=1)
+    api.add_argument("--variant", choices=("shipped", "baseline"), default="shipped",
+                     help="baseline: plain offset pages and no gc.freeze(), to compare with what ships")
     api.add_argument("--data-dir", help="keep data here instead of a temporary directory")
     api.add_argument("--skip-load", action="store_true", help="reuse the data already in --data-dir / the database")
     api.add_argument("--keep", action="store_true", help="keep the database afterwards")

@@ -126,8 +126,14 @@ class PageQuery(Schema):
 
 
 def page(qs: QuerySet, query: PageQuery) -> dict[str, Any]:
-    """One page plus the total: two queries whatever the page size."""
-    return {"count": qs.count(), "items": list(qs[query.offset: query.offset + query.limit])}
+    """One page plus the total: two queries whatever the page size.
+
+    The window of ids is found first on the narrow index (a deferred join), and only those rows
+    are joined and fetched; walking deep offsets over full joined rows was what made large
+    lists slow (docs/benchmarks.md).
+    """
+    window = qs.values("pk")[query.offset: query.offset + query.limit]
+    return {"count": qs.count(), "items": list(qs.filter(pk__in=window))}
 
 
 ERRORS = {401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody}

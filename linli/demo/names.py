@@ -7,6 +7,7 @@ Surnames lean towards those common in Jiaozhou (Shandong), including local ones 
 
 from __future__ import annotations
 
+import itertools
 import random
 
 # (surname, relative weight)
@@ -21,11 +22,7 @@ SURNAMES: tuple[tuple[str, int], ...] = (
     ("仇", 3), ("迟", 4), ("尹", 4), ("邵", 4), ("程", 4), ("胡", 6), ("朱", 6), ("黄", 6),
 )
 _SURNAME_CHARS = [s for s, _ in SURNAMES]
-_SURNAME_CUM: list[int] = []
-_total = 0
-for _s, _w in SURNAMES:
-    _total += _w
-    _SURNAME_CUM.append(_total)
+_SURNAME_CUM = list(itertools.accumulate(w for _, w in SURNAMES))
 
 # Given-name characters by generation (born before 1960, 1960-1989, 1990 on) and sex.
 GIVEN: dict[tuple[str, str], str] = {

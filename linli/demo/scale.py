@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from linli.accounts.roles import Role
 from linli.core.context import ChangeContext, change_context
@@ -111,9 +111,21 @@ def load_scale(n: int, out: TextIO, *, seed: int) -> dict[str, Any]:
                 out.write(f"  {slot.index + 1}/{n} compounds, {totals['houses']:,} houses, "
                           f"{totals['persons']:,} persons ({time.monotonic() - started:.0f} s)\n")
                 out.flush()
+    refresh_statistics()
     totals["seconds"] = round(time.monotonic() - started, 1)
     out.write(f"Benchmark data loaded in {totals['seconds']} s.\n")
     return totals
+
+
+def refresh_statistics() -> None:
+    """What autovacuum would do soon after a bulk load, done now so the data is measured as it
+    will run: on PostgreSQL, without the visibility map COUNT(*) over 130,000 persons is a
+    105 MB sequential scan (~45 ms) instead of an index-only scan (~3 ms)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE")
+        elif connection.vendor == "sqlite":
+            cur.execute("PRAGMA optimize")
 
 
 def _street_code(i: int) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from django.db import models, transaction
@@ -32,7 +32,10 @@ class WrittenCompound:
     persons: list[list[Person]] = field(default_factory=list)
 
 
-def validated(instance: models.Model) -> models.Model:
+M = TypeVar("M", bound=models.Model)
+
+
+def validated(instance: M) -> M:
     """Field checks without a query per row: foreign keys point at rows this run just saved,
     and the database still enforces them and every unique constraint."""
     foreign = [f.name for f in instance._meta.concrete_fields if f.is_relation]
