@@ -1,7 +1,7 @@
 """Side-by-side markdown of two `benchmarks/run.py api` results (e.g. before and after a change).
 
-    python benchmarks/compare.py benchmarks/results/api-sqlite-…-current-….json \
-                                 benchmarks/results/api-sqlite-…-deferred-join-gc-freeze-….json
+    python benchmarks/compare.py benchmarks/results/api-sqlite-…-baseline-….json \
+                                 benchmarks/results/api-sqlite-…-shipped-….json
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from pathlib import Path
 
 
 def _label(report: dict) -> str:
-    label = report.get("variant", "current")
-    return label + (" + gc.freeze" if report.get("gc_freeze") else "")
+    return report.get("variant", "shipped")
 
 
 def compare(before: dict, after: dict) -> str:

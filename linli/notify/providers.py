@@ -4,6 +4,8 @@ real SMS and WeChat adapters plug in here by name (LINLI_SMS_PROVIDER)."""
 from __future__ import annotations
 
 import logging
+import uuid
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -28,12 +30,13 @@ class SmsProvider(Protocol):
 class ConsoleSmsProvider:
     """Writes the message to the console log with the phone number masked (demo only)."""
 
-    sent: list[SmsMessage] = []
+    # The last messages, for tests and the demo; bounded so a long-running demo does not grow.
+    sent: deque[SmsMessage] = deque(maxlen=100)
 
     def send(self, message: SmsMessage) -> str:
         ConsoleSmsProvider.sent.append(message)
         log.info("SMS to %s: %s %s", mask_phone(message.phone), message.template, message.params)
-        return f"console-{len(ConsoleSmsProvider.sent)}"
+        return f"console-{uuid.uuid4().hex[:12]}"
 
 
 _PROVIDERS: dict[str, type] = {"console": ConsoleSmsProvider}
