@@ -27,7 +27,8 @@ def cmd_migrate(ns: argparse.Namespace) -> None:
 def cmd_web(ns: argparse.Namespace) -> None:
     import uvicorn
 
-    uvicorn.run("linli.asgi:application", host=ns.host, port=ns.port, workers=ns.workers, log_level="info")
+    uvicorn.run("linli.asgi:application", host=ns.host, port=ns.port, workers=ns.workers, log_level="info",
+                lifespan="off")
 
 
 def cmd_run(ns: argparse.Namespace) -> None:
