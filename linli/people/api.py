@@ -247,12 +247,14 @@ class OrganisationIn(Schema):
     region_id: int | None = None
     compound_id: int | None = None
     contact_name: str = Field("", max_length=60)
+    contact_phone: str = Field("", max_length=20)
 
 
 class OrganisationPatch(Schema):
     name: str | None = Field(None, min_length=1, max_length=100)
     credit_code: str | None = Field(None, max_length=18)
     contact_name: str | None = Field(None, max_length=60)
+    contact_phone: str | None = Field(None, max_length=20)
 
 
 @router.get("/organisations", response={200: paged(OrganisationOut), **ERRORS}, operation_id="list_organisations")

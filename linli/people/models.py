@@ -15,6 +15,7 @@ from linli.people.plates import PlateColour
 
 ID_CONTEXT = "person.id_number"
 PHONE_CONTEXT = "person.phone"
+CONTACT_CONTEXT = "organisation.contact_phone"
 
 
 class Gender(models.TextChoices):
@@ -207,6 +208,10 @@ class Organisation(models.Model):
 
     def audit_place(self) -> tuple[int | None, str]:
         return self.compound_id, self.region_path
+
+    def set_contact_phone(self, value: str) -> None:
+        self.contact_phone_cipher = crypto.encrypt(value, context=CONTACT_CONTEXT) if value else ""
+        self.contact_phone_masked = mask_phone(value) if value else ""
 
 
 def _property_companies_of(compounds):

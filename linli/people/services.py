@@ -267,7 +267,8 @@ def _require_org_place(actor: Any, action: str, region: Region | None, compound:
 
 @service
 def create_organisation(*, actor: Any, kind: str, name: str, region: Region | None = None,
-                        compound: Compound | None = None, credit_code: str = "", **fields: Any) -> Organisation:
+                        compound: Compound | None = None, credit_code: str = "", contact_phone: str = "",
+                        **fields: Any) -> Organisation:
     if region is None and compound is None:
         raise field_error("region", _("请指定组织所属区划或小区"))
     _require_org_place(actor, "add", region, compound)
@@ -279,12 +280,19 @@ def create_organisation(*, actor: Any, kind: str, name: str, region: Region | No
     path = region.path if region else compound.region_path
     org = Organisation(kind=kind, name=name, region=region, compound=compound, credit_code=credit_code,
                        region_path=path, **fields)
+    org.set_contact_phone(_clean_phone(contact_phone))
     return save_new(org)
 
 
 @service
-def update_organisation(*, actor: Any, organisation: Organisation, **changes: Any) -> Organisation:
+def update_organisation(*, actor: Any, organisation: Organisation, contact_phone: str | None = None,
+                        **changes: Any) -> Organisation:
     require(actor, organisation, "change")
+    if contact_phone is not None:
+        sealed = Organisation()
+        sealed.set_contact_phone(_clean_phone(contact_phone))
+        changes["contact_phone_cipher"] = sealed.contact_phone_cipher
+        changes["contact_phone_masked"] = sealed.contact_phone_masked
     if changes.get("credit_code"):
         try:
             changes["credit_code"] = validate_uscc(changes["credit_code"])

@@ -38,3 +38,13 @@ def test_erasure_removes_the_person_and_their_links_and_keeps_the_audit_trail(di
     assert district.a.vehicle.owner_id is None
     assert AuditEntry.objects.filter(action="erase", object_id=str(pk)).exists()
     assert AuditEntry.objects.filter(action="delete", object_type="people.person", object_id=str(pk)).exists()
+
+
+def test_an_organisations_contact_phone_is_sealed_and_shown_masked(district):
+    org = services.update_organisation(actor=district.admin, organisation=district.a.company,
+                                       contact_phone="13312345678")
+    org.refresh_from_db()
+    assert org.contact_phone_masked == "133****5678"
+    assert "13312345678" not in org.contact_phone_cipher
+    entry = AuditEntry.objects.filter(object_type="people.organisation", action="update").latest("id")
+    assert "13312345678" not in str(entry.after)

@@ -4,8 +4,8 @@ import pytest
 from django.urls import reverse
 
 from linli.core.models import AuditAction, AuditEntry
+from linli.core.selectors import audit_entries
 from linli.core.testing import ID_NUMBERS, PHONES
-from linli.web.selectors import audit_entries
 
 ROLES = ["street_officer", "community_officer", "grid_worker", "property_manager", "guard", "technician",
          "cashier", "customer_service", "integrator", "resident"]

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from linli.accounts.roles import Role
+from linli.core import selectors
 from linli.core.audit import verify_chain
-from linli.web import selectors
 from linli.web.forms.audit import OBJECT_PAGES, OBJECT_TYPES, AuditFilterForm
 from linli.web.views.common import console_view, paginate
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def may_verify_chain(user) -> bool:
@@ -23,7 +30,13 @@ def may_verify_chain(user) -> bool:
 def _list_page(request, *, report=None):
     form = AuditFilterForm(request.GET)
     data = form.cleaned_data if form.is_valid() else {}
-    qs = selectors.audit_entries(request.user, **{k: v for k, v in data.items() if v})
+    filters = {k: v for k, v in data.items() if v}
+    # The form speaks in whole local days; the selector takes instants.
+    if day := filters.pop("date_from", None):
+        filters["since"] = _start_of(day)
+    if day := filters.pop("date_to", None):
+        filters["until"] = _start_of(day + dt.timedelta(days=1))
+    qs = selectors.audit_entries(request.user, **filters)
     return render(request, "web/audit/audit_list.html", {
         "form": form, "page": paginate(request, qs),
         "can_verify": may_verify_chain(request.user), "report": report,
