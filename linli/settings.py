@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "linli.places",
     "linli.people",
     "linli.accounts",
+    "linli.devices",
+    "linli.events",
     "linli.notify",
     "linli.exchange",
     "linli.web",

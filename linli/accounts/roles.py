@@ -53,30 +53,33 @@ REVEAL = {"people.reveal_person"}
 EXPORT = {"core.export_list"}
 
 ACCOUNTS = _perms({"accounts": ("user", "rolegrant")}, EDIT)
+DEVICE_VIEW = _perms({"devices": ("device", "devicetype"), "events": ("event", "deadletter")}, VIEW)
+DEVICE_EDIT = DEVICE_VIEW | _perms({"devices": ("device",)}, EDIT)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_ADMIN: frozenset(
         _perms(PLACES, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | ACCOUNTS
+        | DEVICE_VIEW
     ),
     Role.STREET_OFFICER: frozenset(
-        _perms(PLACES, VIEW) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT
+        _perms(PLACES, VIEW) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | DEVICE_VIEW
     ),
     Role.COMMUNITY_OFFICER: frozenset(
         _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW)
-        | AUDIT | REVEAL | EXPORT
+        | AUDIT | REVEAL | EXPORT | DEVICE_VIEW
     ),
     Role.GRID_WORKER: frozenset(_perms(PLACES, VIEW) | _perms(PEOPLE, ("view", "add", "change")) | _perms(ORGS, VIEW)),
     Role.PROPERTY_MANAGER: frozenset(
         _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | {"places.change_compound"}
-        | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW) | AUDIT | REVEAL | EXPORT | ACCOUNTS
+        | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW) | AUDIT | REVEAL | EXPORT | ACCOUNTS | DEVICE_EDIT
     ),
     Role.GUARD: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, VIEW)),
-    Role.TECHNICIAN: frozenset(_perms(PLACES, VIEW)),
+    Role.TECHNICIAN: frozenset(_perms(PLACES, VIEW) | DEVICE_VIEW),
     Role.CASHIER: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency")}, VIEW)),
     Role.CUSTOMER_SERVICE: frozenset(
         _perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, ("view", "add", "change"))
     ),
-    Role.INTEGRATOR: frozenset(_perms({"places": ("region", "compound", "building", "unit")}, VIEW)),
+    Role.INTEGRATOR: frozenset(_perms({"places": ("region", "compound", "building", "unit")}, VIEW) | DEVICE_EDIT),
     Role.RESIDENT: frozenset(
         _perms({"places": ("region", "compound", "building", "unit", "house")}, VIEW)
         | _perms({"people": ("person", "residency", "vehicle", "consent", "organisation")}, VIEW)
