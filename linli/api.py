@@ -8,6 +8,8 @@ from linli.accounts.api import router as auth_router
 from linli.accounts.api import staff_router
 from linli.core.api import AUTH, install_error_handlers
 from linli.core.audit_api import router as audit_router
+from linli.devices.api import router as devices_router
+from linli.events.api import router as events_router
 from linli.exchange.api import router as exchange_router
 from linli.people.api import router as people_router
 from linli.places.api import router as places_router
@@ -24,5 +26,7 @@ api.add_router("/auth", auth_router)
 api.add_router("/accounts", staff_router)
 api.add_router("/places", places_router)
 api.add_router("/people", people_router)
+api.add_router("/devices", devices_router)
+api.add_router("/events", events_router)
 api.add_router("/audit", audit_router)
 api.add_router("/exchange", exchange_router)

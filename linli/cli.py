@@ -31,8 +31,21 @@ def cmd_web(ns: argparse.Namespace) -> None:
                 lifespan="off")
 
 
+def cmd_gateway(ns: argparse.Namespace) -> None:
+    from linli.gateway.app import run_gateway
+
+    run_gateway(ns.host, ns.gateway_port)
+
+
+def _gateway_child(host: str, port: int) -> None:
+    _django()
+    from linli.gateway.app import run_gateway
+
+    run_gateway(host, port)
+
+
 def cmd_run(ns: argparse.Namespace) -> None:
-    """Everything on one machine: migrate, optionally load the demo, serve."""
+    """Everything on one machine: migrate, optionally load the demo, serve web and gateway."""
     cmd_migrate(ns)
     if ns.demo:
         from linli.demo.district import demo_loaded, load_demo, print_logins
@@ -41,7 +54,17 @@ def cmd_run(ns: argparse.Namespace) -> None:
             load_demo(scale=None, out=sys.stdout)
         print_logins(sys.stdout)
     print(f"Linli console: http://{ns.host if ns.host != '0.0.0.0' else '127.0.0.1'}:{ns.port}/", flush=True)  # noqa: S104
-    cmd_web(ns)
+    import multiprocessing
+
+    # The gateway is its own asyncio process, as in a scaled deployment; it ends with the web server.
+    gateway = multiprocessing.get_context("spawn").Process(target=_gateway_child, args=(ns.host, ns.gateway_port),
+                                                           name="linli-gateway", daemon=True)
+    gateway.start()
+    try:
+        cmd_web(ns)
+    finally:
+        gateway.terminate()
+        gateway.join(timeout=10)
 
 
 def cmd_demo(ns: argparse.Namespace) -> None:
@@ -100,10 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--port", type=int, default=int(os.environ.get("LINLI_PORT", "8000")))
         p.add_argument("--workers", type=int, default=1)
 
+    def gateway_port(p: argparse.ArgumentParser, flag: str = "--gateway-port") -> None:
+        p.add_argument(flag, dest="gateway_port", type=int,
+                       default=int(os.environ.get("LINLI_GATEWAY_PORT", "8010")))
+
     p = sub.add_parser("run", help="migrate and serve everything in one process tree")
     serve_args(p)
     p.add_argument("--demo", action="store_true", help="load the demo district first (once)")
+    gateway_port(p)
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("gateway", help="serve device ingress (HTTP push, MQTT)")
+    p.add_argument("--host", default=os.environ.get("LINLI_HOST", "127.0.0.1"))
+    gateway_port(p, "--port")
+    p.set_defaults(func=cmd_gateway)
     p = sub.add_parser("web", help="serve the console and API (ASGI)")
     serve_args(p)
     p.set_defaults(func=cmd_web)

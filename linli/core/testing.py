@@ -43,6 +43,9 @@ class Side:
     residency: Any = None
     real_unit: Any = None
     consent: Any = None
+    device: Any = None
+    event: Any = None
+    dead_letter: Any = None
     users: dict[str, Any] = field(default_factory=dict)
 
 
@@ -115,6 +118,7 @@ def build_district() -> District:
                                                   credit_code=_uscc(f"91370281MA3C{tag.upper()}0001"))
             s.consent = people.record_consent(actor=admin, person=s.owner, purpose="face_access",
                                               scope="3号楼2单元门禁")
+            _add_device(s, admin, tag)
             grants = {
                 Role.STREET_OFFICER: {"region": s.street},
                 Role.COMMUNITY_OFFICER: {"region": s.community},
@@ -136,6 +140,26 @@ def build_district() -> District:
         city_admin = User.objects.create_user(username="city_admin", password=PASSWORD, kind=AccountKind.STAFF)
         accounts.grant_role(actor=admin, user=city_admin, role=Role.CITY_ADMIN, region=city)
     return District(province, city, district, sides["a"], sides["b"], admin, city_admin)
+
+
+def _add_device(s: Side, admin: Any, tag: str) -> None:
+    """A smoke detector in unit 2 with one stored alarm, and one dead letter from it."""
+    from django.utils import timezone
+
+    from linli.devices import services as devices
+    from linli.devices.models import DeviceType
+    from linli.events import types
+    from linli.events.models import Event
+    from linli.events.pipeline import Incoming, dead_letter, store
+
+    s.device = devices.register_device(actor=admin, compound=s.compound,
+                                       device_type=DeviceType.objects.get(code="smoke-nbiot"),
+                                       serial=f"86{tag}0000000001", name=f"{tag.upper()}烟感", building=s.building,
+                                       unit=s.unit, floor=5)
+    store([Incoming(s.device.pk, s.compound.pk, types.SMOKE_ALARM, f"{tag}-1", timezone.now(), {"state": "alarm"})])
+    s.event = Event.objects.get(device=s.device)
+    s.dead_letter = dead_letter(source="http:nbiot_webhook", reason="payload not understood", raw="{}",
+                                device_id=s.device.pk, compound_id=s.compound.pk)
 
 
 def _uscc(first17: str) -> str:

@@ -35,3 +35,7 @@ def devices(user: Any, *, compound_id: int | None = None, building_id: int | Non
 
 def device(user: Any, pk: int) -> Device:
     return get_visible(Device.objects.select_related("device_type", "compound", "building", "state"), user, pk)
+
+
+def device_type(user: Any, pk: int) -> DeviceType:
+    return get_visible(DeviceType.objects.all(), user, pk)

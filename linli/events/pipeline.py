@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from linli.devices import health
 from linli.events import types
 from linli.events.models import DeadLetter, Event
 
@@ -69,14 +70,15 @@ def store(batch: list[Incoming]) -> list[Stored]:
                         event.save(force_insert=True)
                 except IntegrityError:
                     del fresh[key]
-    results = []
-    seen: set[tuple[int, str]] = set()
-    for m in batch:
-        key = (m.device_id, m.message_id)
-        event = fresh.get(key)
-        first = event is not None and key not in seen
-        seen.add(key)
-        results.append(Stored(m, event.id if first else None, duplicate=not first))
+        results = []
+        seen: set[tuple[int, str]] = set()
+        for m in batch:
+            key = (m.device_id, m.message_id)
+            event = fresh.get(key)
+            first = event is not None and key not in seen
+            seen.add(key)
+            results.append(Stored(m, event.id if first else None, duplicate=not first))
+        health.after_store(results, now=now)
     return results
 
 

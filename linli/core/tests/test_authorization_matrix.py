@@ -21,6 +21,8 @@ from linli.api import api
 from linli.core.models import AuditEntry
 from linli.core.testing import ID_NUMBERS, PHONES, District, Side
 from linli.core.tests.apiclient import ApiClient
+from linli.devices.models import Device, DeviceType
+from linli.events.models import DeadLetter, Event
 from linli.people import services as people
 from linli.people.models import Consent, Organisation, Person, RealUnit, Residency, Vehicle
 from linli.places.models import Building, Compound, Grid, House, Region, Unit
@@ -143,6 +145,20 @@ MATRIX: dict[str, Op] = {
     "download_import_template": Op("public"),
     "import_sheet": Op("import"),
     "export_list": Op("export"),
+    "list_device_types": Op("list", "device_type"),
+    "list_devices": Op("list", "device", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                 lambda f: {"q": f.records["device"].code})),
+    "get_device": Op("detail", "device", "device_id"),
+    "register_device": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk,
+                                                         "device_type_id": f.records["device"].device_type_id,
+                                                         "serial": "X-1", "name": "越权设备"}),
+    "update_device": Op("write", "device", "device_id", body=lambda f, own: {"lifecycle": "disabled"}),
+    "issue_device_credential": Op("write", "device", "device_id", body=lambda f, own: {"kind": "http_token"}),
+    "list_events": Op("list", "event", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                               lambda f: {"device_id": f.records["device"].pk})),
+    "get_event": Op("detail", "event", "event_id"),
+    "list_dead_letters": Op("list", "dead_letter", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "get_dead_letter": Op("detail", "dead_letter", "dead_letter_id"),
     "list_audit_entries": Op("list", "audit_entry", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
     "get_audit_entry": Op("detail", "audit_entry", "entry_id"),
 }
@@ -150,7 +166,8 @@ MATRIX: dict[str, Op] = {
 MODELS = {"region": Region, "grid": Grid, "compound": Compound, "building": Building, "unit": Unit,
           "house": House, "person": Person, "residency": Residency, "organisation": Organisation,
           "real_unit": RealUnit, "vehicle": Vehicle, "consent": Consent, "audit_entry": AuditEntry,
-          "staff": User, "grant": RoleGrant, "family": Person}
+          "staff": User, "grant": RoleGrant, "family": Person, "device": Device, "event": Event,
+          "dead_letter": DeadLetter, "device_type": DeviceType}
 
 
 def operations() -> list[tuple[str, str, str]]:
@@ -182,6 +199,10 @@ def _side_ids(side: Side) -> dict[str, set[Any]]:
         "vehicle": set(Vehicle.objects.filter(compound=c).values_list("pk", flat=True)),
         "consent": set(Consent.objects.filter(compound=c).values_list("pk", flat=True)),
         "audit_entry": set(AuditEntry.objects.filter(compound=c).values_list("pk", flat=True)),
+        "device": set(Device.objects.filter(compound=c).values_list("pk", flat=True)),
+        "event": set(Event.objects.filter(compound=c).values_list("pk", flat=True)),
+        "dead_letter": set(DeadLetter.objects.filter(compound=c).values_list("pk", flat=True)),
+        "device_type": set(),  # the catalogue of types is shared reference data
         "staff": {u.pk for role, u in side.users.items() if role != "resident"},
         "grant": set(RoleGrant.objects.filter(user__in=[u for r, u in side.users.items() if r != "resident"])
                      .values_list("pk", flat=True)),
@@ -195,7 +216,8 @@ def _staff_foreign(other: Side, other_tag: str) -> Foreign:
                "consent": other.consent,
                "audit_entry": AuditEntry.objects.filter(compound=other.compound).order_by("id").first(),
                "person_id_number": ID_NUMBERS[f"{other_tag}_owner"], "person_phone": PHONES[f"{other_tag}_owner"],
-               "staff": other.users["guard"], "grant": other.users["guard"].grants.first(), "family": other.family}
+               "staff": other.users["guard"], "grant": other.users["guard"].grants.first(), "family": other.family,
+               "device": other.device, "event": other.event, "dead_letter": other.dead_letter}
     return Foreign(other, records, _side_ids(other))
 
 
@@ -208,7 +230,8 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> 
                "consent": d.b.consent,
                "audit_entry": AuditEntry.objects.filter(compound=a.compound).order_by("id").first(),
                "person_id_number": ID_NUMBERS["a_neighbour"], "person_phone": PHONES["a_neighbour"],
-               "staff": a.users["guard"], "grant": a.users["guard"].grants.first(), "family": neighbour}
+               "staff": a.users["guard"], "grant": a.users["guard"].grants.first(), "family": neighbour,
+               "device": a.device, "event": a.event, "dead_letter": a.dead_letter}
     ids = _side_ids(d.b)
     ids["house"] = ids["house"] | {a.other_house.pk}
     ids["person"] = ids["person"] | {neighbour.pk}
@@ -218,6 +241,10 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> 
     ids["grid"] = {a.grid.pk, d.b.grid.pk}
     ids["staff"] = set(User.objects.filter(kind="staff").values_list("pk", flat=True))  # residents manage no staff
     ids["grant"] = set(RoleGrant.objects.values_list("pk", flat=True))
+    # Residents see no devices, events or dead letters at all.
+    ids["device"] = set(Device.objects.values_list("pk", flat=True))
+    ids["event"] = set(Event.objects.values_list("pk", flat=True))
+    ids["dead_letter"] = set(DeadLetter.objects.values_list("pk", flat=True))
     return Foreign(d.b, records, ids)
 
 

@@ -1,0 +1,1 @@
+"""Vendor adapters: one module per device protocol, each turning a pushed message into events."""

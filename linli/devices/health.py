@@ -1,0 +1,67 @@
+"""Device health (感知前端运行状态监管): online from heartbeats, offline after 3 × heartbeat + grace.
+
+Connection state is kept apart from values: "offline" is never read as "no smoke".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from django.db.models import Q
+from django.utils import timezone
+
+from linli.devices.models import DeviceState, DeviceType
+from linli.events import types
+
+MISSED_HEARTBEATS = 3
+GRACE = dt.timedelta(seconds=10)
+
+
+def offline_after(heartbeat_s: int) -> dt.timedelta:
+    return dt.timedelta(seconds=MISSED_HEARTBEATS * heartbeat_s) + GRACE
+
+
+def seen(device_ids: Iterable[int], *, at: dt.datetime) -> None:
+    """Any stored message proves the device is alive: one UPDATE per batch."""
+    ids = set(device_ids)
+    if not ids:
+        return
+    DeviceState.objects.filter(device_id__in=ids).filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=at)) \
+        .update(last_seen_at=at)
+    DeviceState.objects.filter(device_id__in=ids, online=False).update(
+        online=True, offline_since=None, last_connected_at=at)
+
+
+def apply_status(device_id: int, payload: dict, *, at: dt.datetime) -> None:
+    """A device.status message: connection (Last Will says offline) and its flags."""
+    changes = {k: bool(payload[k]) for k in ("battery_low", "tamper", "fault") if k in payload}
+    if payload.get("online") is False:
+        changes.update(online=False, offline_since=at)
+    if changes:
+        DeviceState.objects.filter(device_id=device_id).update(**changes)
+
+
+def sweep(now: dt.datetime | None = None) -> list[int]:
+    """Mark silent devices offline; returns the ids that just went offline (for alarms)."""
+    now = now or timezone.now()
+    went_offline: list[int] = []
+    for device_type in DeviceType.objects.all():
+        cutoff = now - offline_after(device_type.heartbeat_s)
+        silent = DeviceState.objects.filter(device__device_type=device_type, online=True, last_seen_at__lt=cutoff)
+        ids = list(silent.values_list("device_id", flat=True))
+        if ids:
+            DeviceState.objects.filter(device_id__in=ids, online=True).update(online=False, offline_since=now)
+            went_offline += ids
+    return went_offline
+
+
+def after_store(stored: list, *, now: dt.datetime) -> None:
+    """Called by the pipeline inside the batch's transaction."""
+    seen((s.incoming.device_id for s in stored if not s.duplicate), at=now)
+    for s in stored:
+        if not s.duplicate and s.incoming.type == types.STATUS:
+            apply_status(s.incoming.device_id, s.incoming.payload, at=now)
+
+
+__all__ = ["after_store", "offline_after", "seen", "sweep"]

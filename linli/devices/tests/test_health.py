@@ -1,0 +1,45 @@
+"""Device health from heartbeats, with simulated time."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from linli.devices import health
+from linli.devices import services as devices
+from linli.devices.models import DeviceState, DeviceType
+from linli.events import types
+from linli.events.pipeline import Incoming, store
+
+
+@pytest.fixture
+def lock(district):
+    return devices.register_device(actor=district.admin, compound=district.a.compound,
+                                   device_type=DeviceType.objects.get(code="ground-lock-mqtt"), serial="GL-1",
+                                   name="地锁1")
+
+
+def _heartbeat(device, message_id):
+    return Incoming(device.pk, device.compound_id, types.HEARTBEAT, message_id, timezone.now())
+
+
+def test_a_device_goes_offline_after_three_missed_heartbeats_plus_grace_and_back_online_when_heard(lock):
+    store([_heartbeat(lock, "h1")])
+    state = DeviceState.objects.get(device=lock)
+    assert state.online
+    heard = state.last_seen_at
+    period = lock.device_type.heartbeat_s  # 300 s for ground locks
+    assert health.sweep(heard + dt.timedelta(seconds=3 * period)) == []
+    assert health.sweep(heard + dt.timedelta(seconds=3 * period + 11)) == [lock.pk]
+    state.refresh_from_db()
+    assert not state.online and state.offline_since is not None
+    store([_heartbeat(lock, "h2")])
+    state.refresh_from_db()
+    assert state.online and state.offline_since is None
+
+
+def test_a_last_will_marks_the_device_offline_and_flags_are_kept_apart_from_values(lock):
+    store([Incoming(lock.pk, lock.compound_id, types.STATUS, "s1", timezone.now(),
+                    {"online": False, "battery_low": True})])
+    state = DeviceState.objects.get(device=lock)
+    assert not state.online and state.battery_low

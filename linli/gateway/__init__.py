@@ -1,0 +1,1 @@
+"""`linli gateway`: device ingress over HTTP push (vendor adapters) and MQTT."""
