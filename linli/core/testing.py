@@ -146,12 +146,15 @@ def _add_device(s: Side, admin: Any, tag: str) -> None:
     """A smoke detector in unit 2 with one stored alarm, and one dead letter from it."""
     from django.utils import timezone
 
+    from linli.devices import catalogue
     from linli.devices import services as devices
     from linli.devices.models import DeviceType
     from linli.events import types
     from linli.events.models import Event
     from linli.events.pipeline import Incoming, dead_letter, store
 
+    # Transactional tests flush every table, the shipped catalogue of device types included.
+    catalogue.install(DeviceType)
     s.device = devices.register_device(actor=admin, compound=s.compound,
                                        device_type=DeviceType.objects.get(code="smoke-nbiot"),
                                        serial=f"86{tag}0000000001", name=f"{tag.upper()}烟感", building=s.building,
