@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 
 from linli.accounts.api import router as auth_router
 from linli.accounts.api import staff_router
+from linli.alarms.api import router as alarms_router
 from linli.core.api import AUTH, install_error_handlers
 from linli.core.audit_api import router as audit_router
 from linli.devices.api import router as devices_router
@@ -28,5 +29,6 @@ api.add_router("/places", places_router)
 api.add_router("/people", people_router)
 api.add_router("/devices", devices_router)
 api.add_router("/events", events_router)
+api.add_router("/alarms", alarms_router)
 api.add_router("/audit", audit_router)
 api.add_router("/exchange", exchange_router)

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "linli.accounts",
     "linli.devices",
     "linli.events",
+    "linli.alarms",
     "linli.notify",
     "linli.exchange",
     "linli.web",

@@ -55,26 +55,30 @@ EXPORT = {"core.export_list"}
 ACCOUNTS = _perms({"accounts": ("user", "rolegrant")}, EDIT)
 DEVICE_VIEW = _perms({"devices": ("device", "devicetype"), "events": ("event", "deadletter")}, VIEW)
 DEVICE_EDIT = DEVICE_VIEW | _perms({"devices": ("device",)}, EDIT)
+ALARM_VIEW = _perms({"alarms": ("alarm", "alarmcomment")}, VIEW)
+ALARM_HANDLE = ALARM_VIEW | _perms({"alarms": ("alarm",)}, ("change",)) | _perms({"alarms": ("alarmcomment",)}, ("add",))
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_ADMIN: frozenset(
         _perms(PLACES, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | ACCOUNTS
-        | DEVICE_VIEW
+        | DEVICE_VIEW | ALARM_VIEW
     ),
     Role.STREET_OFFICER: frozenset(
-        _perms(PLACES, VIEW) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | DEVICE_VIEW
+        _perms(PLACES, VIEW) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | DEVICE_VIEW | ALARM_HANDLE
     ),
     Role.COMMUNITY_OFFICER: frozenset(
         _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW)
-        | AUDIT | REVEAL | EXPORT | DEVICE_VIEW
+        | AUDIT | REVEAL | EXPORT | DEVICE_VIEW | ALARM_HANDLE
     ),
     Role.GRID_WORKER: frozenset(_perms(PLACES, VIEW) | _perms(PEOPLE, ("view", "add", "change")) | _perms(ORGS, VIEW)),
     Role.PROPERTY_MANAGER: frozenset(
         _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | {"places.change_compound"}
-        | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW) | AUDIT | REVEAL | EXPORT | ACCOUNTS | DEVICE_EDIT
+        | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW) | AUDIT | REVEAL | EXPORT | ACCOUNTS | DEVICE_EDIT | ALARM_HANDLE
     ),
-    Role.GUARD: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, VIEW)),
-    Role.TECHNICIAN: frozenset(_perms(PLACES, VIEW) | DEVICE_VIEW),
+    Role.GUARD: frozenset(
+        _perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, VIEW) | ALARM_HANDLE
+    ),
+    Role.TECHNICIAN: frozenset(_perms(PLACES, VIEW) | DEVICE_VIEW | ALARM_HANDLE),
     Role.CASHIER: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency")}, VIEW)),
     Role.CUSTOMER_SERVICE: frozenset(
         _perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, ("view", "add", "change"))

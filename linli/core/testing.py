@@ -46,6 +46,7 @@ class Side:
     device: Any = None
     event: Any = None
     dead_letter: Any = None
+    alarm: Any = None
     users: dict[str, Any] = field(default_factory=dict)
 
 
@@ -163,6 +164,10 @@ def _add_device(s: Side, admin: Any, tag: str) -> None:
     s.event = Event.objects.get(device=s.device)
     s.dead_letter = dead_letter(source="http:nbiot_webhook", reason="payload not understood", raw="{}",
                                 device_id=s.device.pk, compound_id=s.compound.pk)
+    from linli.alarms.services import raise_alarm
+
+    s.alarm, _ = raise_alarm(compound_id=s.compound.pk, source=f"rule:fire-lane-{tag}", type="fire_lane",
+                             severity="warning", title="消防通道占用", life_safety=False)
 
 
 def _uscc(first17: str) -> str:

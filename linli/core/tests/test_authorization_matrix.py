@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from linli.accounts.models import RoleGrant, User
+from linli.alarms.models import Alarm
 from linli.api import api
 from linli.core.models import AuditEntry
 from linli.core.testing import ID_NUMBERS, PHONES, District, Side
@@ -159,6 +160,13 @@ MATRIX: dict[str, Op] = {
     "get_event": Op("detail", "event", "event_id"),
     "list_dead_letters": Op("list", "dead_letter", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
     "get_dead_letter": Op("detail", "dead_letter", "dead_letter_id"),
+    "list_alarms": Op("list", "alarm", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                               lambda f: {"type": "fire_lane"})),
+    "get_alarm": Op("detail", "alarm", "alarm_id"),
+    "acknowledge_alarm": Op("write", "alarm", "alarm_id"),
+    "dispatch_alarm": Op("write", "alarm", "alarm_id", body=lambda f, own: {"assignee_id": own.users["guard"].pk}),
+    "resolve_alarm": Op("write", "alarm", "alarm_id", body=lambda f, own: {"note": "越权"}),
+    "comment_alarm": Op("write", "alarm", "alarm_id", body=lambda f, own: {"text": "越权"}),
     "list_audit_entries": Op("list", "audit_entry", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
     "get_audit_entry": Op("detail", "audit_entry", "entry_id"),
 }
@@ -167,7 +175,7 @@ MODELS = {"region": Region, "grid": Grid, "compound": Compound, "building": Buil
           "house": House, "person": Person, "residency": Residency, "organisation": Organisation,
           "real_unit": RealUnit, "vehicle": Vehicle, "consent": Consent, "audit_entry": AuditEntry,
           "staff": User, "grant": RoleGrant, "family": Person, "device": Device, "event": Event,
-          "dead_letter": DeadLetter, "device_type": DeviceType}
+          "dead_letter": DeadLetter, "device_type": DeviceType, "alarm": Alarm}
 
 
 def operations() -> list[tuple[str, str, str]]:
@@ -203,6 +211,7 @@ def _side_ids(side: Side) -> dict[str, set[Any]]:
         "event": set(Event.objects.filter(compound=c).values_list("pk", flat=True)),
         "dead_letter": set(DeadLetter.objects.filter(compound=c).values_list("pk", flat=True)),
         "device_type": set(),  # the catalogue of types is shared reference data
+        "alarm": set(Alarm.objects.filter(compound=c).values_list("pk", flat=True)),
         "staff": {u.pk for role, u in side.users.items() if role != "resident"},
         "grant": set(RoleGrant.objects.filter(user__in=[u for r, u in side.users.items() if r != "resident"])
                      .values_list("pk", flat=True)),
@@ -217,7 +226,8 @@ def _staff_foreign(other: Side, other_tag: str) -> Foreign:
                "audit_entry": AuditEntry.objects.filter(compound=other.compound).order_by("id").first(),
                "person_id_number": ID_NUMBERS[f"{other_tag}_owner"], "person_phone": PHONES[f"{other_tag}_owner"],
                "staff": other.users["guard"], "grant": other.users["guard"].grants.first(), "family": other.family,
-               "device": other.device, "event": other.event, "dead_letter": other.dead_letter}
+               "device": other.device, "event": other.event, "dead_letter": other.dead_letter,
+               "alarm": other.alarm}
     return Foreign(other, records, _side_ids(other))
 
 
@@ -231,7 +241,7 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> 
                "audit_entry": AuditEntry.objects.filter(compound=a.compound).order_by("id").first(),
                "person_id_number": ID_NUMBERS["a_neighbour"], "person_phone": PHONES["a_neighbour"],
                "staff": a.users["guard"], "grant": a.users["guard"].grants.first(), "family": neighbour,
-               "device": a.device, "event": a.event, "dead_letter": a.dead_letter}
+               "device": a.device, "event": a.event, "dead_letter": a.dead_letter, "alarm": a.alarm}
     ids = _side_ids(d.b)
     ids["house"] = ids["house"] | {a.other_house.pk}
     ids["person"] = ids["person"] | {neighbour.pk}
@@ -245,6 +255,7 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> 
     ids["device"] = set(Device.objects.values_list("pk", flat=True))
     ids["event"] = set(Event.objects.values_list("pk", flat=True))
     ids["dead_letter"] = set(DeadLetter.objects.values_list("pk", flat=True))
+    ids["alarm"] = set(Alarm.objects.values_list("pk", flat=True))
     return Foreign(d.b, records, ids)
 
 

@@ -1,0 +1,102 @@
+"""REST endpoints for alarms (/api/alarms/…): the board, the lifecycle and comments."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from linli.accounts import selectors as accounts
+from linli.alarms import selectors, services
+from linli.alarms.models import AlarmStatus, Severity
+from linli.core.api import ERRORS, PageQuery, page, paged
+
+router = Router(tags=["alarms"])
+
+
+class AlarmOut(Schema):
+    id: int
+    compound_id: int
+    device_id: int | None
+    source: str
+    type: str
+    severity: Severity
+    status: AlarmStatus
+    life_safety: bool
+    title: str
+    details: dict
+    evidence: list
+    count: int
+    raised_at: dt.datetime
+    last_seen_at: dt.datetime
+    acknowledged_at: dt.datetime | None
+    assignee_id: int | None
+    closed_at: dt.datetime | None
+    escalation_level: int
+
+
+class AlarmFilter(Schema):
+    compound_id: int | None = None
+    status: AlarmStatus | None = None
+    open_only: bool = False
+    type: str = ""
+    severity: Severity | None = None
+
+
+class DispatchIn(Schema):
+    assignee_id: int
+
+
+class ResolveIn(Schema):
+    false_alarm: bool = False
+    note: str = Field("", max_length=500)
+
+
+class CommentIn(Schema):
+    text: str = Field(min_length=1, max_length=500)
+
+
+class CommentOut(Schema):
+    id: int
+    alarm_id: int
+    author_id: int | None
+    at: dt.datetime
+    text: str
+
+
+@router.get("", response={200: paged(AlarmOut), **ERRORS}, operation_id="list_alarms")
+def list_alarms(request: HttpRequest, filters: Query[AlarmFilter], pg: Query[PageQuery]):
+    f = filters.dict()
+    f["status"], f["severity"] = f["status"] or "", f["severity"] or ""
+    return page(selectors.alarms(request.user, **f), pg)
+
+
+@router.get("/{alarm_id}", response={200: AlarmOut, **ERRORS}, operation_id="get_alarm")
+def get_alarm(request: HttpRequest, alarm_id: int):
+    return selectors.alarm(request.user, alarm_id)
+
+
+@router.post("/{alarm_id}/acknowledge", response={200: AlarmOut, **ERRORS}, operation_id="acknowledge_alarm")
+def acknowledge_alarm(request: HttpRequest, alarm_id: int):
+    return services.acknowledge(actor=request.user, alarm=selectors.alarm(request.user, alarm_id))
+
+
+@router.post("/{alarm_id}/dispatch", response={200: AlarmOut, **ERRORS}, operation_id="dispatch_alarm")
+def dispatch_alarm(request: HttpRequest, alarm_id: int, payload: DispatchIn):
+    alarm = selectors.alarm(request.user, alarm_id)
+    assignee = accounts.staff_member(request.user, payload.assignee_id)
+    return services.dispatch(actor=request.user, alarm=alarm, assignee=assignee)
+
+
+@router.post("/{alarm_id}/resolve", response={200: AlarmOut, **ERRORS}, operation_id="resolve_alarm")
+def resolve_alarm(request: HttpRequest, alarm_id: int, payload: ResolveIn):
+    alarm = selectors.alarm(request.user, alarm_id)
+    return services.resolve(actor=request.user, alarm=alarm, false_alarm=payload.false_alarm, note=payload.note)
+
+
+@router.post("/{alarm_id}/comments", response={201: CommentOut, **ERRORS}, operation_id="comment_alarm")
+def comment_alarm(request: HttpRequest, alarm_id: int, payload: CommentIn):
+    alarm = selectors.alarm(request.user, alarm_id)
+    return Status(201, services.comment(actor=request.user, alarm=alarm, text=payload.text))

@@ -1,0 +1,93 @@
+"""Alarm lifecycle: raise (or count a repeat), acknowledge, dispatch, resolve, mark false, comment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from linli.alarms.models import OPEN_STATUSES, Alarm, AlarmComment, AlarmStatus
+from linli.core.errors import Conflict
+from linli.core.services import field_error, require, save_changes, save_new, service
+
+# Which status may follow which; anything else is refused with a clear error.
+NEXT = {
+    AlarmStatus.ACTIVE: {AlarmStatus.ACKNOWLEDGED, AlarmStatus.RESOLVED, AlarmStatus.FALSE_ALARM},
+    AlarmStatus.ACKNOWLEDGED: {AlarmStatus.DISPATCHED, AlarmStatus.RESOLVED, AlarmStatus.FALSE_ALARM},
+    AlarmStatus.DISPATCHED: {AlarmStatus.RESOLVED, AlarmStatus.FALSE_ALARM},
+    AlarmStatus.RESOLVED: set(),
+    AlarmStatus.FALSE_ALARM: set(),
+}
+
+
+def raise_alarm(*, compound_id: int, source: str, type: str, severity: str, title: str,
+                device_id: int | None = None, details: dict | None = None, evidence: list | None = None,
+                event_id: int | None = None, life_safety: bool = False) -> tuple[Alarm, bool]:
+    """Open an alarm, or count a repeat on the open one for (source, type). Returns (alarm, created).
+
+    Raised by the system (rules, health sweeps), so no actor; the audit context names the cause.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        open_alarm = (Alarm.objects.select_for_update()
+                      .filter(source=source, type=type, status__in=OPEN_STATUSES).first())
+        if open_alarm is not None:
+            Alarm.objects.filter(pk=open_alarm.pk).update(count=open_alarm.count + 1, last_seen_at=now)
+            open_alarm.count += 1
+            open_alarm.last_seen_at = now
+            return open_alarm, False
+        alarm = Alarm(compound_id=compound_id, device_id=device_id, source=source, type=type, severity=severity,
+                      title=title, details=details or {}, evidence=evidence or [], first_event_id=event_id,
+                      raised_at=now, last_seen_at=now, life_safety=life_safety)
+        try:
+            with transaction.atomic():
+                save_new(alarm)
+        except (Conflict, ValidationError):
+            # Another process opened it between our read and our insert: count on theirs.
+            return raise_alarm(compound_id=compound_id, source=source, type=type, severity=severity,
+                               title=title, device_id=device_id, details=details, evidence=evidence,
+                               event_id=event_id, life_safety=life_safety)
+        return alarm, True
+
+
+def _move(actor: Any, alarm: Alarm, status: str, **changes: Any) -> Alarm:
+    require(actor, alarm, "change")
+    if status not in NEXT[AlarmStatus(alarm.status)]:
+        raise field_error("status", _("告警当前状态不能转为该状态"))
+    return save_changes(alarm, {"status": status, **changes})
+
+
+@service
+def acknowledge(*, actor: Any, alarm: Alarm) -> Alarm:
+    return _move(actor, alarm, AlarmStatus.ACKNOWLEDGED, acknowledged_at=timezone.now(), acknowledged_by=actor)
+
+
+@service
+def dispatch(*, actor: Any, alarm: Alarm, assignee: Any) -> Alarm:
+    if assignee is None:
+        raise field_error("assignee", _("请指定处置人"))
+    return _move(actor, alarm, AlarmStatus.DISPATCHED, assignee=assignee)
+
+
+@service
+def resolve(*, actor: Any, alarm: Alarm, false_alarm: bool = False, note: str = "") -> Alarm:
+    status = AlarmStatus.FALSE_ALARM if false_alarm else AlarmStatus.RESOLVED
+    alarm = _move(actor, alarm, status, closed_at=timezone.now())
+    if note.strip():
+        comment(actor=actor, alarm=alarm, text=note)
+    return alarm
+
+
+@service
+def comment(*, actor: Any, alarm: Alarm, text: str) -> AlarmComment:
+    require(actor, alarm, "view")
+    if not text.strip():
+        raise field_error("text", _("请填写内容"))
+    return save_new(AlarmComment(compound_id=alarm.compound_id, alarm=alarm, author=actor, at=timezone.now(),
+                                 text=text.strip()[:500]))
+
+
+__all__ = ["NEXT", "acknowledge", "comment", "dispatch", "raise_alarm", "resolve"]
