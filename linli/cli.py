@@ -37,7 +37,18 @@ def cmd_gateway(ns: argparse.Namespace) -> None:
     run_gateway(ns.host, ns.gateway_port)
 
 
-def _gateway_child(host: str, port: int) -> None:
+def _gateway_child(host: str, port: int, parent_pid: int) -> None:
+    import signal
+    import threading
+    import time
+
+    def stop_when_orphaned() -> None:
+        # uvicorn re-raises SIGTERM after its shutdown, so `linli run` may die without stopping us.
+        while os.getppid() == parent_pid:
+            time.sleep(1)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=stop_when_orphaned, name="parent-watch", daemon=True).start()
     _django()
     from linli.gateway.app import run_gateway
 
@@ -57,8 +68,8 @@ def cmd_run(ns: argparse.Namespace) -> None:
     import multiprocessing
 
     # The gateway is its own asyncio process, as in a scaled deployment; it ends with the web server.
-    gateway = multiprocessing.get_context("spawn").Process(target=_gateway_child, args=(ns.host, ns.gateway_port),
-                                                           name="linli-gateway", daemon=True)
+    gateway = multiprocessing.get_context("spawn").Process(
+        target=_gateway_child, args=(ns.host, ns.gateway_port, os.getpid()), name="linli-gateway", daemon=True)
     gateway.start()
     try:
         cmd_web(ns)
@@ -113,6 +124,23 @@ def cmd_manage(ns: argparse.Namespace) -> None:
     execute_from_command_line(["linli", *ns.args])
 
 
+def cmd_mosquitto_config(ns: argparse.Namespace) -> None:
+    """Write mosquitto.conf, the password file and the ACL file from the device registry."""
+    from pathlib import Path
+
+    from linli.devices import mosquitto
+
+    tls = mosquitto.Tls(Path(ns.certfile), Path(ns.keyfile), Path(ns.cafile) if ns.cafile else None) \
+        if ns.certfile else None
+    try:
+        files = mosquitto.write_broker_files(Path(ns.directory), port=ns.port, bind=ns.bind, tls=tls,
+                                             persistence_dir=Path(ns.persistence) if ns.persistence else None,
+                                             run_as=ns.run_as)
+    except ValueError as exc:
+        sys.exit(f"mosquitto-config: {exc}")
+    print(f"wrote {files.conf}, {files.password_file}, {files.acl_file}; reload the broker with SIGHUP")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linli", description="Linli smart-community platform")
     parser.add_argument("-v", "--verbosity", type=int, default=1)
@@ -153,6 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("schema", help="print or write the OpenAPI schema")
     p.add_argument("--output", "-o")
     p.set_defaults(func=cmd_schema)
+    p = sub.add_parser("mosquitto-config", help="write the Mosquitto config, password and ACL files")
+    p.add_argument("directory")
+    p.add_argument("--port", type=int, default=1883)
+    p.add_argument("--bind", default="127.0.0.1", help="any address but 127.0.0.1 needs --certfile/--keyfile")
+    p.add_argument("--certfile")
+    p.add_argument("--keyfile")
+    p.add_argument("--cafile")
+    p.add_argument("--persistence", help="directory for the broker's persistence file")
+    p.add_argument("--run-as", help="user the broker runs as (when started as root)")
+    p.set_defaults(func=cmd_mosquitto_config)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

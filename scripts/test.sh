@@ -9,10 +9,14 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
 
-# The browser tests drive Debian's Chromium; install it when we may (CI runs as root).
-if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-    || echo "warning: could not install chromium; browser tests will skip (or fail when CI=true)"
+# The browser tests drive Debian's Chromium and the MQTT tests start their own Mosquitto;
+# install them when we may (CI runs as root).
+missing=""
+[ -x /usr/bin/chromium ] || missing="$missing chromium"
+[ -x /usr/sbin/mosquitto ] || missing="$missing mosquitto"
+if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null) \
+    || echo "warning: could not install$missing; those tests will skip (or fail when CI=true)"
 fi
 
 export LINLI_DATA_DIR="${LINLI_DATA_DIR:-$PWD/var/test}"

@@ -55,7 +55,9 @@ class DeviceDirectory:
     def __init__(self) -> None:
         self.by_code: dict[str, DeviceRef] = {}
         self.by_token_digest: dict[str, DeviceRef] = {}
-        self.by_serial: dict[tuple[str, str], DeviceRef] = {}  # (protocol, serial)
+        self.by_type_serial: dict[tuple[str, str], DeviceRef] = {}  # (type code, serial): unique in the registry
+        # (protocol, serial): NB-IoT platforms name a device only by IMEI, whatever its type.
+        self.by_serial: dict[tuple[str, str], DeviceRef] = {}
         self.fingerprint: tuple | None = None
         self._task: asyncio.Task | None = None
 
@@ -68,6 +70,9 @@ class DeviceDirectory:
 
     def device_for_serial(self, protocol: str, serial: str) -> DeviceRef | None:
         return self.by_serial.get((protocol, serial))
+
+    def device_for_type_serial(self, type_code: str, serial: str) -> DeviceRef | None:
+        return self.by_type_serial.get((type_code, serial))
 
     # --- loading (synchronous: call from a thread in async code) ---
     def load(self) -> None:
@@ -88,6 +93,7 @@ class DeviceDirectory:
                 tokens[digest] = refs[device_id]
         # Swap whole maps at once: readers on the event loop never see a half-built directory.
         self.by_code = {r.code: r for r in refs.values()}
+        self.by_type_serial = {(r.type_code, r.serial): r for r in refs.values()}
         self.by_serial = {(r.protocol, r.serial): r for r in refs.values()}
         self.by_token_digest = tokens
         self.fingerprint = fingerprint

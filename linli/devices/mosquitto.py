@@ -123,11 +123,13 @@ def write_broker_files(directory: Path, *, port: int = DEFAULT_PORT, bind: str =
     directory.mkdir(parents=True, exist_ok=True)
     files = BrokerFiles(conf=directory / CONF_NAME, password_file=directory / PASSWORD_NAME,
                         acl_file=directory / ACL_NAME)
+    # The config first: it refuses an unsafe listener before anything is written.
+    conf = conf_text(password_file=files.password_file, acl_file=files.acl_file, port=port, bind=bind, tls=tls,
+                     persistence_dir=persistence_dir, run_as=run_as)
     secret = gateway_secret if gateway_secret is not None else gateway_password()
     _write_private(files.password_file, password_file_text(gateway_password=secret))
     _write_private(files.acl_file, acl_file_text())
-    _write_private(files.conf, conf_text(password_file=files.password_file, acl_file=files.acl_file, port=port,
-                                         bind=bind, tls=tls, persistence_dir=persistence_dir, run_as=run_as))
+    _write_private(files.conf, conf)
     return files
 
 

@@ -14,6 +14,7 @@ import os
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aiohttp import web
 
@@ -32,11 +33,18 @@ class GatewayContext:
     writer: EventWriter
     directory: DeviceDirectory
     stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    mqtt: Any = None  # the MQTT ingress when a broker is configured (sends device commands)
 
 
 Ingress = Callable[[GatewayContext], Awaitable[Callable[[], Awaitable[None]]]]
-# Extra ingresses (e.g. MQTT) register here; HTTP is built in.
+# Extra ingresses register here; HTTP is built in and MQTT is added by `builtin_ingresses()`.
 INGRESSES: list[Ingress] = []
+
+
+def builtin_ingresses() -> list[Ingress]:
+    from linli.gateway.mqtt import start_mqtt_ingress  # late: mqtt imports this module
+
+    return [start_mqtt_ingress]
 
 
 def default_port() -> int:
@@ -44,7 +52,7 @@ def default_port() -> int:
 
 
 async def start_ingresses(context: GatewayContext) -> None:
-    for ingress in INGRESSES:
+    for ingress in [*builtin_ingresses(), *INGRESSES]:
         context.stops.append(await ingress(context))
 
 

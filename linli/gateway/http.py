@@ -28,6 +28,8 @@ from linli.events.writer import EventWriter
 log = logging.getLogger("linli.gateway.http")
 
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a multipart ISAPI alert with a few full-size JPEGs
+# Bodies above this (pictures) are parsed in a thread so the event loop keeps answering gates.
+PARSE_INLINE_MAX_BYTES = 64 * 1024
 TOKEN_QUERY = "token"  # noqa: S105 — cameras cannot set headers: their push URL carries the token
 WRITER_KEY = web.AppKey("writer", EventWriter)
 DIRECTORY_KEY = web.AppKey("directory", DeviceDirectory)
@@ -43,8 +45,9 @@ class Refusal(Exception):
 
 def _bearer(request: web.Request) -> str:
     header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer "):
-        return header[7:].strip()
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
     return request.query.get(TOKEN_QUERY, "")
 
 
@@ -52,10 +55,10 @@ def _authenticate(request: web.Request, code: str, protocol: str | None) -> Devi
     """The device named in the path, proven by its token; `protocol` None accepts any (Linli JSON)."""
     directory = request.app[DIRECTORY_KEY]
     token = _bearer(request)
-    if not token:
-        raise Refusal(401, "missing device token")
-    device = directory.device_for_token(token)
     named = directory.device_for_code(code)
+    if not token:
+        raise Refusal(401, "missing device token", named)
+    device = directory.device_for_token(token)
     if device is None:
         raise Refusal(401, "unknown or revoked device token", named)
     if device.code != code:
@@ -95,7 +98,8 @@ async def _ingest(request: web.Request, slug: str, device: DeviceRef, body: byte
     push = PushRequest(body=body, headers=request.headers, query=request.query, device=device,
                        received_at=timezone.now())
     try:
-        parsed = adapter.parse(push)
+        parsed = (adapter.parse(push) if len(body) <= PARSE_INLINE_MAX_BYTES
+                  else await asyncio.to_thread(adapter.parse, push))
     except AdapterError as exc:
         raise Refusal(400, exc.reason, device, exc.detail) from exc
     except Exception as exc:  # an adapter bug must not become a 500 or lose the message
@@ -155,8 +159,10 @@ async def nbiot_push(request: web.Request) -> web.Response:
         try:
             nbiot_webhook.verify_signature(platform, request.headers, body)
             imei = nbiot_webhook.read_envelope(body)["IMEI"]
+        except nbiot_webhook.SignatureError as exc:
+            raise Refusal(401, exc.reason) from exc
         except AdapterError as exc:
-            raise Refusal(401 if "signature" in exc.reason or "secret" in exc.reason else 400, exc.reason) from exc
+            raise Refusal(400, exc.reason) from exc
         device = request.app[DIRECTORY_KEY].device_for_serial(Protocol.NBIOT_WEBHOOK, imei)
         if device is None or device.lifecycle == Lifecycle.DISABLED:
             raise Refusal(404, "unknown IMEI")

@@ -17,20 +17,24 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import paho.mqtt.client as mqtt
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from linli.devices.mosquitto import DEFAULT_PORT, GATEWAY_USERNAME, LOOPBACK, TOPIC_ROOT, gateway_password
 from linli.events import types
-from linli.events.pipeline import Incoming, dead_letter
+from linli.events.pipeline import Incoming, dead_letter, store
 from linli.events.writer import EventWriter
+
+if TYPE_CHECKING:
+    from linli.gateway.app import GatewayContext
 
 log = logging.getLogger("linli.gateway.mqtt")
 
@@ -50,6 +54,9 @@ SESSION_EXPIRY_S = 3600  # unacknowledged messages wait this long for a restarte
 RECEIVE_MAXIMUM = 1000  # QoS 1 messages the broker may have in flight to us: the writer's batch size
 DIRECTORY_TTL_S = 30.0  # a disabled device stops being accepted within this long
 PUBLISH_TIMEOUT_S = 10.0
+HOST_ENV = "LINLI_MQTT_HOST"  # set it to turn the MQTT ingress on
+# The database is away (restart, network): worth waiting for. Anything else is about the message.
+RETRYABLE = (OperationalError, InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -64,7 +71,7 @@ class MqttSettings:
 
     @classmethod
     def from_env(cls) -> MqttSettings:
-        return cls(host=os.environ.get("LINLI_MQTT_HOST", LOOPBACK),
+        return cls(host=os.environ.get(HOST_ENV, LOOPBACK),
                    port=int(os.environ.get("LINLI_MQTT_PORT", str(DEFAULT_PORT))),
                    password=gateway_password(),
                    client_id=os.environ.get("LINLI_MQTT_CLIENT_ID", f"linli-gateway-{socket.gethostname()}"),
@@ -139,6 +146,8 @@ def parse_topic(topic: str) -> tuple[str, str]:
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
+    if b"\\u0000" in raw:
+        raise Rejected("NUL character in payload")  # PostgreSQL text and jsonb cannot hold it
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -202,7 +211,9 @@ class MqttIngress:
         self.settings = settings
         self.directory: DeviceFinder = directory or DeviceLookup()
         self.connected = asyncio.Event()
-        self.stored = self.dead_letters = 0
+        # Counters for health checks and tests: stored (or found duplicate), dead-lettered, PUBACKs sent.
+        self.stored = self.dead_letters = self.acknowledged = 0
+        self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: mqtt.Client | None = None
         self._tasks: set[asyncio.Task] = set()
@@ -228,10 +239,11 @@ class MqttIngress:
         # backoff whenever the broker goes away (also when it is not up yet).
         client.connect_async(self.settings.host, self.settings.port, keepalive=KEEPALIVE_S, clean_start=False,
                              properties=props)
-        client.loop_start()
         self._client = client
+        client.loop_start()
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._client is not None:
             self._client.disconnect()
             self._client.loop_stop()
@@ -256,12 +268,13 @@ class MqttIngress:
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
                        properties: Any) -> None:
-        log.warning("mqtt: disconnected (%s); reconnecting", reason_code)
+        if not self._stopping:
+            log.warning("mqtt: disconnected (%s); reconnecting", reason_code)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self.connected.clear)
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        # Copy what we need: paho reuses nothing, but the handler runs later on the event loop.
+        # Hand over plain values: the handler runs later, on the event loop's thread.
         args = (message.topic, bytes(message.payload), message.mid, message.qos)
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._spawn, *args)
@@ -279,13 +292,14 @@ class MqttIngress:
             try:
                 await self._store_or_dead_letter(topic, raw)
                 break
-            except Exception as exc:  # database unreachable: keep the message unacknowledged and retry
+            except RETRYABLE as exc:  # database unreachable: keep the message unacknowledged and retry
                 log.warning("mqtt: message not stored (%s); retrying in %.1fs", type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, STORE_RETRY_MAX_S)
         client = self._client
         if client is not None:
             client.ack(mid, qos)
+            self.acknowledged += 1
 
     async def _store_or_dead_letter(self, topic: str, raw: bytes) -> None:
         loop = asyncio.get_running_loop()
@@ -300,7 +314,22 @@ class MqttIngress:
             await loop.run_in_executor(self._db, self._dead_letter, topic, raw, rejected, device)
             self.dead_letters += 1
             return
-        await self.writer.submit(incoming)
+        try:
+            await self.writer.submit(incoming)
+        except RETRYABLE:
+            raise
+        except Exception as exc:
+            # The database refused the batch this message was in (e.g. a value PostgreSQL cannot
+            # hold): store it alone, so one bad message neither blocks nor sinks the others.
+            try:
+                await loop.run_in_executor(self._db, _store_alone, incoming)
+            except RETRYABLE:
+                raise
+            except Exception:
+                rejected = Rejected("not storable", type(exc).__name__, device)
+                await loop.run_in_executor(self._db, self._dead_letter, topic, raw, rejected, device)
+                self.dead_letters += 1
+                return
         self.stored += 1
 
     def _lookup(self, code: str) -> KnownDevice | None:
@@ -343,6 +372,26 @@ class MqttIngress:
         if not info.is_published():
             raise TimeoutError("the broker did not acknowledge the command")
         return command_id
+
+
+async def start_mqtt_ingress(context: GatewayContext) -> Callable[[], Awaitable[None]]:
+    """The gateway's hook (linli.gateway.app.INGRESSES): MQTT runs only where a broker is configured."""
+    if not os.environ.get(HOST_ENV):
+        log.info("mqtt: %s not set, MQTT ingress off (HTTP push only)", HOST_ENV)
+        return _nothing_to_stop
+    ingress = MqttIngress(writer=context.writer, settings=MqttSettings.from_env(), directory=context.directory)
+    await ingress.start()
+    context.mqtt = ingress  # so automations and the console can send commands
+    return ingress.stop
+
+
+async def _nothing_to_stop() -> None:
+    return None
+
+
+def _store_alone(incoming: Incoming) -> None:
+    close_old_connections()
+    store([incoming])
 
 
 def command_topic(device_code: str) -> str:

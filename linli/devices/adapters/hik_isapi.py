@@ -132,10 +132,11 @@ def _to_events(request: PushRequest, alert: dict[str, Any], pictures: list[bytes
         linli_type = types.DOOR_ACCESS
         verify = str(access.get("currentVerifyMode") or "").lower()
         method = next((m for needle, m in VERIFY_METHODS if needle in verify), "card")
-        payload = {"method": method, "granted": _int(access.get("minor")) in ACCESS_GRANTED_MINORS,
+        # JSON pushes name the codes majorEventType/subEventType, XML ones major/minor.
+        minor = _int(access.get("subEventType", access.get("minor")))
+        payload = {"method": method, "granted": minor in ACCESS_GRANTED_MINORS,
                    "credential_ref": str(access.get("employeeNoString") or access.get("cardNo") or ""),
-                   "major": _int(access.get("majorEventType", access.get("major"))),
-                   "minor": _int(access.get("subEventType", access.get("minor")))}
+                   "major": _int(access.get("majorEventType", access.get("major"))), "minor": minor}
     elif key in INTRUSION_RULES:
         linli_type = types.INTRUSION
         payload = {"rule": INTRUSION_RULES[key], "state": "inactive" if state == "inactive" else "active"}

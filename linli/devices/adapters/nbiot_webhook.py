@@ -29,6 +29,10 @@ TELEMETRY_FIELDS = {"battery_voltage": "battery_v", "battery_level": "battery_pc
                     "signal_power": "rssi_dbm", "rsrp": "rssi_dbm", "Send_cnt": "send_count"}
 
 
+class SignatureError(AdapterError):
+    """The push is not proven to come from a platform we know (answered 401)."""
+
+
 def platform_secret(platform: str) -> str | None:
     return os.environ.get(SECRET_ENV.format(platform.upper())) or None
 
@@ -41,12 +45,12 @@ def sign(secret: str, nonce: str, body: bytes) -> str:
 def verify_signature(platform: str, headers, body: bytes) -> None:
     secret = platform_secret(platform)
     if secret is None:
-        raise AdapterError(f"unknown NB-IoT platform {platform[:20]!r} (no secret configured)")
+        raise SignatureError(f"unknown NB-IoT platform {platform[:20]!r} (no secret configured)")
     nonce, signature = headers.get(NONCE_HEADER, ""), headers.get(SIGNATURE_HEADER, "")
     if not nonce or not signature:
-        raise AdapterError(f"missing {NONCE_HEADER} / {SIGNATURE_HEADER}")
+        raise SignatureError(f"missing {NONCE_HEADER} / {SIGNATURE_HEADER}")
     if not hmac.compare_digest(sign(secret, nonce, body), signature):
-        raise AdapterError("signature does not match")
+        raise SignatureError("signature does not match")
 
 
 def read_envelope(body: bytes) -> dict[str, Any]:

@@ -1,0 +1,81 @@
+"""The vendor adapters alone: pure functions from bytes to Linli events, no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from linli.devices.adapters import alarm_info_plate, hik_isapi, linli_json, nbiot_webhook
+from linli.devices.adapters.base import AdapterError, PushRequest
+from linli.devices.directory import DeviceRef
+from linli.events import types
+from linli.gateway.tests.test_alarm_info_plate import plate_read
+from linli.gateway.tests.test_hik_isapi import ACCESS_JSON, alert_xml
+
+NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+
+def ref(kind="ip_camera", protocol="hik_isapi") -> DeviceRef:
+    return DeviceRef(id=7, code="c-7", compound_id=3, type_code="t", kind=kind, protocol=protocol,
+                     life_safety=False, lifecycle="active", serial="S7")
+
+
+def push(body: bytes, device: DeviceRef | None = None, content_type="application/json") -> PushRequest:
+    return PushRequest(body=body, headers={"Content-Type": content_type}, query={}, device=device or ref(),
+                       received_at=NOW)
+
+
+def test_isapi_xml_with_and_without_namespace_give_the_same_event():
+    with_ns = hik_isapi.parse(push(alert_xml(namespace=True), content_type="application/xml")).messages[0]
+    without = hik_isapi.parse(push(alert_xml(namespace=False), content_type="application/xml")).messages[0]
+    assert with_ns == without and with_ns.type == types.INTRUSION
+
+
+def test_isapi_message_id_changes_with_the_post_count_only_when_it_should():
+    first = hik_isapi.parse(push(alert_xml(post_count=1))).messages[0].message_id
+    again = hik_isapi.parse(push(alert_xml(post_count=1))).messages[0].message_id
+    later = hik_isapi.parse(push(alert_xml(post_count=2))).messages[0].message_id
+    assert first == again != later and len(first) <= 80
+
+
+def test_isapi_access_refusal_is_not_granted():
+    refused = {**ACCESS_JSON, "AccessControllerEvent": {**ACCESS_JSON["AccessControllerEvent"], "subEventType": 76}}
+    message = hik_isapi.parse(push(json.dumps(refused).encode())).messages[0]
+    assert message.type == types.DOOR_ACCESS and message.payload["granted"] is False
+
+
+def test_isapi_multipart_without_an_alert_part_is_refused():
+    body = b"--b\r\nContent-Type: image/jpeg\r\n\r\n\xff\xd8\xff\xd9\r\n--b--\r\n"
+    with pytest.raises(AdapterError, match="no EventNotificationAlert part"):
+        hik_isapi.parse(push(body, content_type="multipart/form-data; boundary=b"))
+
+
+def test_alarm_info_plate_maps_colours_and_rejects_bad_base64():
+    message = alarm_info_plate.parse(push(json.dumps(plate_read(colour=5)).encode(), ref(
+        "lpr_camera", "alarm_info_plate"))).messages[0]
+    assert message.payload["colour"] == "green" and message.message_id == "plate:90813"
+    bad = plate_read()
+    bad["AlarmInfoPlate"]["result"]["PlateResult"]["imageFile"] = "***"
+    with pytest.raises(AdapterError, match="imageFile: not valid base64"):
+        alarm_info_plate.parse(push(json.dumps(bad).encode()))
+
+
+def test_linli_json_names_the_failing_item_in_a_list():
+    good = {"message_id": "a", "type": types.HEARTBEAT, "at": "2026-03-01T00:00:00Z"}
+    with pytest.raises(AdapterError, match=r"^\[1\]\.type"):
+        linli_json.parse(push(json.dumps([good, {**good, "type": "nope"}]).encode()))
+
+
+def test_nbiot_signature_depends_on_nonce_secret_and_body():
+    signature = nbiot_webhook.sign("s", "n", b"{}")
+    assert signature != nbiot_webhook.sign("s", "m", b"{}") != nbiot_webhook.sign("t", "n", b"{}")
+    assert signature != nbiot_webhook.sign("s", "n", b"{ }")
+
+
+def test_nbiot_envelope_needs_a_data_report_with_imei_and_ms_timestamp():
+    with pytest.raises(AdapterError, match="messageType"):
+        nbiot_webhook.read_envelope(b'{"messageType": "deviceOnline"}')
+    with pytest.raises(AdapterError, match="timestamp"):
+        nbiot_webhook.read_envelope(b'{"messageType": "dataReport", "IMEI": "1", "payload": {}}')
