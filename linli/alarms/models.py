@@ -74,7 +74,7 @@ class AlarmComment(ScopedModel):
 
     compound = models.ForeignKey("places.Compound", on_delete=models.PROTECT, related_name="+")
     alarm = models.ForeignKey(Alarm, on_delete=models.CASCADE, related_name="comments")
-    author = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    author = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     at = models.DateTimeField()
     text = models.CharField(max_length=500)
 

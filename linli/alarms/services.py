@@ -91,3 +91,16 @@ def comment(*, actor: Any, alarm: Alarm, text: str) -> AlarmComment:
 
 
 __all__ = ["NEXT", "acknowledge", "comment", "dispatch", "raise_alarm", "resolve"]
+
+
+def clear_alarm(*, source: str, type: str, reason: str) -> Alarm | None:
+    """The system closes an open alarm whose cause went away (a device came back online)."""
+    with transaction.atomic():
+        alarm = (Alarm.objects.select_for_update()
+                 .filter(source=source, type=type, status__in=OPEN_STATUSES).first())
+        if alarm is None:
+            return None
+        save_changes(alarm, {"status": AlarmStatus.RESOLVED, "closed_at": timezone.now()})
+        save_new(AlarmComment(compound_id=alarm.compound_id, alarm=alarm, author=None, at=timezone.now(),
+                              text=reason[:500]))
+        return alarm

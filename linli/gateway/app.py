@@ -42,9 +42,10 @@ INGRESSES: list[Ingress] = []
 
 
 def builtin_ingresses() -> list[Ingress]:
+    from linli.devices.watch import start_health_watch
     from linli.gateway.mqtt import start_mqtt_ingress  # late: mqtt imports this module
 
-    return [start_mqtt_ingress]
+    return [start_mqtt_ingress, start_health_watch]
 
 
 def default_port() -> int:

@@ -43,3 +43,21 @@ def test_a_last_will_marks_the_device_offline_and_flags_are_kept_apart_from_valu
                     {"online": False, "battery_low": True})])
     state = DeviceState.objects.get(device=lock)
     assert not state.online and state.battery_low
+
+
+def test_a_silent_device_raises_one_offline_alarm_which_closes_when_it_is_heard_again(lock):
+    from linli.alarms.models import Alarm
+    from linli.devices.watch import sweep_and_alarm
+
+    store([_heartbeat(lock, "h1")])
+    heard = DeviceState.objects.get(device=lock).last_seen_at
+    later = heard + health.offline_after(lock.device_type.heartbeat_s) + dt.timedelta(seconds=1)
+    went, closed = sweep_and_alarm(later)
+    assert went == [lock.pk] and closed == []
+    assert sweep_and_alarm(later + dt.timedelta(seconds=5)) == ([], [])  # no second alarm
+    alarm = Alarm.objects.get(source=lock.code, type="device_offline")
+    assert alarm.status == "active" and alarm.severity == "major"
+    store([_heartbeat(lock, "h2")])
+    assert sweep_and_alarm(timezone.now())[1] == [lock.pk]
+    alarm.refresh_from_db()
+    assert alarm.status == "resolved" and alarm.comments.get().text == "设备已恢复在线"
