@@ -72,3 +72,16 @@ def _flush_through_the_audit_guard():
     flush.Command.handle = handle
     yield
     flush.Command.handle = original
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rule_cache():
+    # The rule cache checks the table at most once a second; a rolled-back test's rules must not
+    # leak into the next test through it.
+    from linli.automations import engine
+
+    engine.RULES.invalidate()
+    engine.RULES.version = None
+    yield
+    engine.RULES.invalidate()
+    engine.RULES.version = None

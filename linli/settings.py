@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "linli.devices",
     "linli.events",
     "linli.alarms",
+    "linli.automations",
     "linli.notify",
     "linli.exchange",
     "linli.web",

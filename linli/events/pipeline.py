@@ -8,6 +8,7 @@ acknowledgement only after the transaction committed (at-least-once, end to end)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +20,10 @@ from linli.events import types
 from linli.events.models import DeadLetter, Event
 
 RAW_LIMIT = 8000
+
+# Called inside the batch's transaction with the newly stored events (duplicates excluded).
+# Apps above this one register here (automations evaluates its rules) so nothing imports upwards.
+AFTER_STORE: list[Callable[[list[Event]], None]] = []
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,10 @@ def store(batch: list[Incoming]) -> list[Stored]:
             seen.add(key)
             results.append(Stored(m, event.id if first else None, duplicate=not first))
         health.after_store(results, now=now)
+        stored_events = [fresh[(r.incoming.device_id, r.incoming.message_id)] for r in results
+                         if not r.duplicate]
+        for hook in AFTER_STORE:
+            hook(stored_events)
     return results
 
 

@@ -42,10 +42,11 @@ INGRESSES: list[Ingress] = []
 
 
 def builtin_ingresses() -> list[Ingress]:
+    from linli.automations.timers import start_timer_loop
     from linli.devices.watch import start_health_watch
     from linli.gateway.mqtt import start_mqtt_ingress  # late: mqtt imports this module
 
-    return [start_mqtt_ingress, start_health_watch]
+    return [start_mqtt_ingress, start_health_watch, start_timer_loop]
 
 
 def default_port() -> int:
