@@ -5,3 +5,11 @@ class DevicesConfig(AppConfig):
     name = "linli.devices"
     label = "devices"
     verbose_name = "Devices"
+
+    def ready(self) -> None:
+        from linli.devices.health import after_store
+        from linli.events.pipeline import AFTER_STORE
+
+        # Health first: rules evaluated after it may read the device's fresh state.
+        if after_store not in AFTER_STORE:
+            AFTER_STORE.insert(0, after_store)

@@ -56,12 +56,15 @@ def sweep(now: dt.datetime | None = None) -> list[int]:
     return went_offline
 
 
-def after_store(stored: list, *, now: dt.datetime) -> None:
-    """Called by the pipeline inside the batch's transaction."""
-    seen((s.incoming.device_id for s in stored if not s.duplicate), at=now)
-    for s in stored:
-        if not s.duplicate and s.incoming.type == types.STATUS:
-            apply_status(s.incoming.device_id, s.incoming.payload, at=now)
+def after_store(events: list) -> None:
+    """The pipeline hook (events.pipeline.AFTER_STORE), inside the batch's transaction."""
+    if not events:
+        return
+    now = events[0].received_at
+    seen((e.device_id for e in events), at=now)
+    for e in events:
+        if e.type == types.STATUS:
+            apply_status(e.device_id, e.payload, at=now)
 
 
 __all__ = ["after_store", "offline_after", "seen", "sweep"]

@@ -15,7 +15,6 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from linli.devices import health
 from linli.events import types
 from linli.events.models import DeadLetter, Event
 
@@ -83,7 +82,6 @@ def store(batch: list[Incoming]) -> list[Stored]:
             first = event is not None and key not in seen
             seen.add(key)
             results.append(Stored(m, event.id if first else None, duplicate=not first))
-        health.after_store(results, now=now)
         stored_events = [fresh[(r.incoming.device_id, r.incoming.message_id)] for r in results
                          if not r.duplicate]
         for hook in AFTER_STORE:
