@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.alarms.services import clear_alarm, raise_alarm
 from linli.automations.models import Rule, RuleRun, RuleTimer, RunMode
@@ -52,7 +53,8 @@ def _run_actions(rule: Rule, definition: RuleDefinition, device: Device, event_i
                                          event_id=event_id, life_safety=device.device_type.life_safety)
             done.append({"do": action.do, "alarm_id": alarm.pk, "created": created})
         elif action.do == "clear_alarm":
-            alarm = clear_alarm(source=source, type=action.type, reason=f"规则 {rule.name} 解除")
+            alarm = clear_alarm(source=source, type=action.type,
+                                reason=_("规则 %(name)s 解除") % {"name": rule.name})
             done.append({"do": action.do, "alarm_id": alarm.pk if alarm else None})
     return done
 

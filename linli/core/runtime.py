@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
+import logging
+from collections.abc import Awaitable, Callable
 
 
 def settle_after_startup() -> None:
@@ -13,3 +17,35 @@ def settle_after_startup() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+async def start_periodic(name: str, every_s: float, work: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    """Run the synchronous `work` in a thread every `every_s` seconds until the returned stop is awaited.
+
+    A failure (a database restart) is logged by type only and the loop goes on; the thread's
+    stale connection is dropped before each run.
+    """
+    from django.db import close_old_connections
+
+    log = logging.getLogger(f"linli.periodic.{name}")
+
+    def run() -> None:
+        close_old_connections()
+        work()
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await asyncio.to_thread(run)
+            except Exception as exc:
+                log.warning("%s failed: %s", name, type(exc).__name__)
+
+    task = asyncio.get_running_loop().create_task(loop(), name=name)
+
+    async def stop() -> None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return stop

@@ -3,23 +3,19 @@ offline alarm; close it when the device is heard from again."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from django.db import close_old_connections
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from linli.alarms.models import OPEN_STATUSES, Alarm, Severity
 from linli.alarms.services import clear_alarm, raise_alarm
 from linli.core.context import ChangeContext, change_context
+from linli.core.runtime import start_periodic
 from linli.devices import health
 from linli.devices.models import Device
-
-log = logging.getLogger("linli.devices.watch")
 
 SWEEP_EVERY_S = 5.0
 OFFLINE = "device_offline"
@@ -32,34 +28,15 @@ def sweep_and_alarm(now: dt.datetime | None = None) -> tuple[list[int], list[int
         went = health.sweep(now)
         for device in Device.objects.filter(pk__in=went).select_related("device_type"):
             raise_alarm(compound_id=device.compound_id, source=device.code, type=OFFLINE,
-                        severity=Severity.MAJOR, title=f"{device.name} 离线", device_id=device.pk,
+                        severity=Severity.MAJOR, title=_("%(name)s 离线") % {"name": device.name},
+                        device_id=device.pk,
                         details={"heartbeat_s": device.device_type.heartbeat_s})
         back = list(Alarm.objects.filter(type=OFFLINE, status__in=OPEN_STATUSES, device__state__online=True)
                     .values_list("source", "device_id"))
-        for source, _ in back:
-            clear_alarm(source=source, type=OFFLINE, reason="设备已恢复在线")
+        for source, _device_id in back:
+            clear_alarm(source=source, type=OFFLINE, reason=_("设备已恢复在线"))
     return went, [device_id for _, device_id in back]
 
 
 async def start_health_watch(context: Any, every_s: float = SWEEP_EVERY_S) -> Callable[[], Awaitable[None]]:
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(every_s)
-            try:
-                await asyncio.to_thread(_sweep_in_thread)
-            except Exception as exc:  # a database restart must not end the watch
-                log.warning("health sweep failed: %s", type(exc).__name__)
-
-    task = asyncio.get_running_loop().create_task(loop(), name="health-watch")
-
-    async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return stop
-
-
-def _sweep_in_thread() -> None:
-    close_old_connections()
-    sweep_and_alarm()
+    return await start_periodic("health-watch", every_s, sweep_and_alarm)
