@@ -82,6 +82,7 @@ def _fresh_rule_cache():
 
     engine.RULES.invalidate()
     engine.RULES.version = None
+    engine._last_quiet.clear()  # nor its sampled quiet traces (ids are reused after a rollback)
     yield
     engine.RULES.invalidate()
     engine.RULES.version = None

@@ -1,56 +1,41 @@
-"""HTTP push throughput and latency of `linli gateway` (first measurement for issue 3).
+"""HTTP push throughput and latency of `linli gateway`.
 
-Starts the real gateway as its own process on a fresh database, registers N devices with
-tokens, then pushes Linli-JSON telemetry from a separate load process with C concurrent
-connections for T seconds (one event per request, as a device sends it) and reports stored
-events per second and request latency. Everything stays on 127.0.0.1 and stops by itself.
+Starts everything on a fresh database (gateway_env.py: SQLite, or a private PostgreSQL),
+registers N devices with tokens, installs the seed automation rules plus a battery rule on
+telemetry (so rules are evaluated for every event; `--rules none` for the old baseline), starts
+`linli gateway --workers W`, then pushes from this process for T seconds:
+
+- `--mix telemetry` (default): C concurrent connections, each request one Linli-JSON telemetry
+  event with a bearer token, as fast as the gateway answers;
+- `--mix vendors`: `linli simulate`'s engine at --rate over the HTTP devices of every vendor
+  format (AlarmInfoPlate, ISAPI JSON/XML/multipart, NB-IoT webhooks, Linli JSON).
+
+Every request is answered only after its event is committed; afterwards the stored rows are
+counted against the 200 answers.
 
     python benchmarks/gateway_http.py --db sqlite --seconds 30
-    python benchmarks/gateway_http.py --db postgres --seconds 30
+    python benchmarks/gateway_http.py --db postgres --seconds 30 --workers 2
+    python benchmarks/gateway_http.py --db postgres --mix vendors --rate 2500 --seconds 30 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-PG_URL = "postgres://postgres@127.0.0.1:5432/linli_bench_gw"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.gateway_env import BenchEnv, cpu_seconds, machine, save_result
+
+COUNTED = "SELECT count(*) FROM events_event WHERE type NOT IN ('device.status', 'device.command_ack')"
 
 
-def prepare(env: dict[str, str], devices: int) -> list[tuple[str, str]]:
-    """Migrate, build a small district and register devices; returns (code, token) pairs."""
-    script = f"""
-import django, json
-django.setup()
-from django.core.management import call_command
-call_command("migrate", "--noinput", verbosity=0)
-from linli.core.testing import build_district
-from linli.devices import services
-from linli.devices.models import DeviceType
-d = build_district()
-kind = DeviceType.objects.get(code="water-meter-nbiot")
-out = []
-for i in range({devices}):
-    dev = services.register_device(actor=d.admin, compound=d.a.compound, device_type=kind, serial=f"BM{{i:05d}}",
-                                   name=f"bench {{i}}", lifecycle="active")
-    out.append((dev.code, services.issue_credential(actor=d.admin, device=dev, kind="http_token")))
-print(json.dumps(out))
-"""
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
-async def load(port: int, creds: list[tuple[str, str]], seconds: float, concurrency: int) -> dict:
+async def telemetry_load(port: int, creds: list[tuple[str, str]], seconds: float, concurrency: int) -> dict:
     import aiohttp
 
     latencies: list[float] = []
@@ -64,12 +49,13 @@ async def load(port: int, creds: list[tuple[str, str]], seconds: float, concurre
         headers = {"Authorization": f"Bearer {token}"}
         while time.monotonic() < stop_at:
             body = {"message_id": uuid.uuid4().hex, "type": "device.telemetry",
-                    "at": "2026-11-21T10:00:00+08:00", "payload": {"m3": 1.5}}
+                    "at": "2026-11-21T10:00:00+08:00", "payload": {"battery_v": 3.6, "rssi_dbm": -80}}
             started = time.perf_counter()
             async with session.post(url, json=body, headers=headers) as response:
                 await response.read()
                 if response.status != 200:
                     errors += 1
+                    continue
             latencies.append((time.perf_counter() - started) * 1000)
 
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -80,10 +66,35 @@ async def load(port: int, creds: list[tuple[str, str]], seconds: float, concurre
     latencies.sort()
 
     def pct(q: float) -> float:
-        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1)
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1) if latencies else 0.0
 
-    return {"requests": len(latencies), "errors": errors, "seconds": round(elapsed, 1),
+    return {"answered": len(latencies), "errors": errors, "seconds": round(elapsed, 1),
             "req_per_s": round(len(latencies) / elapsed), "p50_ms": pct(0.5), "p99_ms": pct(0.99)}
+
+
+def vendors_load(env: BenchEnv, rate: float, seconds: float) -> dict:
+    from linli.simulate.fleet import load_fleet
+    from linli.simulate.runner import Options, Simulator
+
+    fleet, _ = load_fleet()
+    latencies: list[float] = []
+    options = Options(gateway_url=f"http://127.0.0.1:{env.http_port}", nbiot_secret=env.env["LINLI_NBIOT_SECRET_CTWING"],
+                      rate=rate, duration=seconds, heartbeats=False, images=0.05, http_concurrency=128,
+                      summary_every_s=10, seed=1)
+    sim = Simulator(fleet, options, out=sys.stdout,
+                    on_result=lambda m, ok, s: latencies.append(s * 1000) if ok else None)
+    began = time.monotonic()
+    stats = asyncio.run(sim.run())
+    elapsed = time.monotonic() - began
+    latencies.sort()
+
+    def pct(q: float) -> float:
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 1) if latencies else 0.0
+
+    # Offered --rate for --seconds; answered over the whole time it took, backlog included.
+    return {"answered": stats.acked, "events_answered": stats.events_acked, "errors": stats.errors,
+            "seconds": round(elapsed, 1), "req_per_s": round(stats.acked / elapsed),
+            "p50_ms": pct(0.5), "p99_ms": pct(0.99), "by_label": dict(stats.by_label)}
 
 
 def main() -> int:
@@ -92,39 +103,58 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--devices", type=int, default=200)
-    parser.add_argument("--port", type=int, default=18010)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rules", choices=("none", "seed", "held"), default="seed")
+    parser.add_argument("--mix", choices=("telemetry", "vendors"), default="telemetry")
+    parser.add_argument("--rate", type=float, default=2500, help="--mix vendors: messages per second")
+    parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--profile", type=float, default=0,
+                        help="record the gateway with py-spy for this many seconds (5 s in)")
     ns = parser.parse_args()
 
-    data_dir = tempfile.mkdtemp(prefix="linli-gw-bench-")
-    env = {**os.environ, "LINLI_DATA_DIR": data_dir, "DJANGO_SETTINGS_MODULE": "linli.settings"}
-    if ns.db == "postgres":
-        import psycopg
-
-        with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS linli_bench_gw")
-            conn.execute("CREATE DATABASE linli_bench_gw")
-        env["DATABASE_URL"] = PG_URL
-    gateway = None
+    env = BenchEnv(db=ns.db, keep=ns.keep)
+    result = {"bench": "gateway_http", "db": ns.db, "mix": ns.mix, "workers": ns.workers, "rules": ns.rules,
+              "devices": ns.devices, "machine": machine()}
     try:
-        creds = prepare(env, ns.devices)
-        gateway = subprocess.Popen([sys.executable, "-m", "linli", "gateway", "--host", "127.0.0.1",
-                                    "--port", str(ns.port)], env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(4)
-        result = asyncio.run(load(ns.port, creds, ns.seconds, ns.concurrency))
-        count = subprocess.run([sys.executable, "-c", "import django; django.setup(); "
-                                "from linli.events.models import Event; "
-                                "print(Event.objects.filter(type='device.telemetry').count())"],
-                               env=env, capture_output=True, text=True, check=True).stdout.strip()
-        result.update(db=ns.db, concurrency=ns.concurrency, devices=ns.devices, stored=int(count),
-                      stored_per_s=round(int(count) / result["seconds"]), cpus=os.cpu_count())
-        print(json.dumps(result))
+        env.setup_django()
+        result["populated"] = env.populate(mqtt_devices=0, http_devices=ns.devices, rules=ns.rules)
+        env.start_gateways(ns.workers, mqtt=False)
+        before = env.count(COUNTED)
+        pids = env.gateway_pids()
+        if ns.profile:
+            from benchmarks.gateway_env import profile_later
+
+            profile_later(env, delay_s=5, seconds=ns.profile, name=f"http-{ns.db}")
+        cpu0, own0, began = cpu_seconds(pids), time.process_time(), time.monotonic()
+        if ns.mix == "telemetry":
+            from linli.simulate.fleet import load_fleet
+
+            fleet, _ = load_fleet()
+            creds = [(d.code, d.token) for d in fleet if d.token]
+            load = asyncio.run(telemetry_load(env.http_port, creds, ns.seconds, ns.concurrency))
+            expected = load["answered"]
+        else:
+            load = vendors_load(env, ns.rate, ns.seconds)
+            expected = load["events_answered"]
+        wall = time.monotonic() - began
+        result["cpu_percent"] = {"gateway": round((cpu_seconds(pids) - cpu0) / wall * 100),
+                                 "load_generator": round((time.process_time() - own0) / wall * 100)}
+        stored = env.count(COUNTED) - before
+        result.update(load, stored=stored, expected=expected, missing=expected - stored,
+                      stored_per_s=round(stored / load["seconds"]),
+                      rule_runs=env.count("SELECT count(*) FROM automations_rulerun"))
     finally:
-        if gateway is not None:
-            gateway.terminate()
-            gateway.wait(timeout=20)
-        shutil.rmtree(data_dir, ignore_errors=True)
-    return 0
+        env.close()
+    result["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
+    path = save_result(f"gateway-http-{ns.db}", result)
+    print("\n| database | mix | rules | workers | requests/s | events stored/s | errors | p50 ms | p99 ms | "
+          "stored = answered | rule runs |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|")
+    print(f"| {ns.db} | {ns.mix} | {ns.rules} | {ns.workers} | {result['req_per_s']:,} | {result['stored_per_s']:,} | "
+          f"{result['errors']} | {result['p50_ms']} | {result['p99_ms']} | "
+          f"{'yes' if result['missing'] == 0 else 'NO: ' + str(result['missing'])} | {result['rule_runs']:,} |")
+    print(f"\nJSON: {path}")
+    return 0 if result["missing"] == 0 else 1
 
 
 if __name__ == "__main__":

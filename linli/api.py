@@ -7,11 +7,13 @@ from ninja import NinjaAPI
 from linli.accounts.api import router as auth_router
 from linli.accounts.api import staff_router
 from linli.alarms.api import router as alarms_router
+from linli.automations.api import router as rules_router
 from linli.core.api import AUTH, install_error_handlers
 from linli.core.audit_api import router as audit_router
 from linli.devices.api import router as devices_router
 from linli.events.api import router as events_router
 from linli.exchange.api import router as exchange_router
+from linli.notify.api import router as notify_router
 from linli.people.api import router as people_router
 from linli.places.api import router as places_router
 
@@ -30,5 +32,7 @@ api.add_router("/people", people_router)
 api.add_router("/devices", devices_router)
 api.add_router("/events", events_router)
 api.add_router("/alarms", alarms_router)
+api.add_router("/rules", rules_router)
 api.add_router("/audit", audit_router)
 api.add_router("/exchange", exchange_router)
+api.add_router("/notifications", notify_router)

@@ -34,7 +34,7 @@ def cmd_web(ns: argparse.Namespace) -> None:
 def cmd_gateway(ns: argparse.Namespace) -> None:
     from linli.gateway.app import run_gateway
 
-    run_gateway(ns.host, ns.gateway_port)
+    run_gateway(ns.host, ns.gateway_port, workers=ns.workers)
 
 
 def _gateway_child(host: str, port: int, parent_pid: int) -> None:
@@ -67,15 +67,36 @@ def cmd_run(ns: argparse.Namespace) -> None:
     print(f"Linli console: http://{ns.host if ns.host != '0.0.0.0' else '127.0.0.1'}:{ns.port}/", flush=True)  # noqa: S104
     import multiprocessing
 
+    spawn = multiprocessing.get_context("spawn")
+    simulate = ns.demo and not ns.no_simulate
+    if simulate:
+        from linli.simulate.command import demo_environment
+
+        demo_environment()  # before the children start: they inherit it
     # The gateway is its own asyncio process, as in a scaled deployment; it ends with the web server.
-    gateway = multiprocessing.get_context("spawn").Process(
-        target=_gateway_child, args=(ns.host, ns.gateway_port, os.getpid()), name="linli-gateway", daemon=True)
-    gateway.start()
+    children = [spawn.Process(target=_gateway_child, args=(ns.host, ns.gateway_port, os.getpid()),
+                              name="linli-gateway", daemon=True)]
+    if simulate:
+        # Live devices for a newcomer: heartbeats, plate reads, door events and now and then an incident.
+        from linli.simulate.command import simulator_child
+
+        host = "127.0.0.1" if ns.host == "0.0.0.0" else ns.host  # noqa: S104
+        children.append(spawn.Process(target=simulator_child, args=(f"http://{host}:{ns.gateway_port}", os.getpid()),
+                                      name="linli-simulate", daemon=True))
+    for child in children:
+        child.start()
     try:
         cmd_web(ns)
     finally:
-        gateway.terminate()
-        gateway.join(timeout=10)
+        for child in reversed(children):
+            child.terminate()
+            child.join(timeout=10)
+
+
+def cmd_simulate(ns: argparse.Namespace) -> None:
+    from linli.simulate.command import run_simulate
+
+    sys.exit(run_simulate(ns))
 
 
 def cmd_demo(ns: argparse.Namespace) -> None:
@@ -103,6 +124,21 @@ def cmd_verify_audit(ns: argparse.Namespace) -> None:
         return
     print(f"audit chain BROKEN at entry {report.broken_at}: {report.reason} ({report.checked} verified before it)")
     sys.exit(1)
+
+
+def cmd_purge_events(ns: argparse.Namespace) -> None:
+    """Delete events past their retention with their media, old dead letters and orphan files."""
+    from linli.events.retention import purge
+
+    report = purge(dry_run=ns.dry_run, batch_size=ns.batch_size)
+    if report.skipped:
+        sys.exit(f"purge-events: {report.skipped}")
+    verb = "would delete (dry run)" if ns.dry_run else "deleted"
+    print(f"{verb}: {report.total_events} events, {report.media} media files, {report.dead_letters} dead letters, "
+          f"{report.orphans} orphan files in {report.seconds:.1f} s")
+    for event_type, count in sorted(report.events.items()):
+        print(f"  {event_type}: {count}")
+    print(f"kept for open alarms: {report.kept_for_alarms}")
 
 
 def cmd_schema(ns: argparse.Namespace) -> None:
@@ -158,12 +194,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="migrate and serve everything in one process tree")
     serve_args(p)
     p.add_argument("--demo", action="store_true", help="load the demo district first (once)")
+    p.add_argument("--no-simulate", action="store_true", help="with --demo: no simulated device traffic")
     gateway_port(p)
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("gateway", help="serve device ingress (HTTP push, MQTT)")
     p.add_argument("--host", default=os.environ.get("LINLI_HOST", "127.0.0.1"))
     gateway_port(p, "--port")
+    p.add_argument("--workers", type=int, default=int(os.environ.get("LINLI_GATEWAY_WORKERS", "1")),
+                   help="gateway processes sharing the port and the MQTT load (about one per core)")
     p.set_defaults(func=cmd_gateway)
+    p = sub.add_parser("simulate", help="drive realistic device traffic through the gateway (demo, benchmarks)")
+    from linli.simulate.command import add_arguments
+
+    add_arguments(p)
+    p.set_defaults(func=cmd_simulate)
     p = sub.add_parser("web", help="serve the console and API (ASGI)")
     serve_args(p)
     p.set_defaults(func=cmd_web)
@@ -178,6 +222,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_createadmin)
     p = sub.add_parser("verify-audit", help="check the audit log's hash chain")
     p.set_defaults(func=cmd_verify_audit)
+    p = sub.add_parser("purge-events", help="delete events past their retention, with their media")
+    p.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    p.add_argument("--batch-size", type=int, default=None, help="rows per transaction (default 5000)")
+    p.set_defaults(func=cmd_purge_events)
     p = sub.add_parser("schema", help="print or write the OpenAPI schema")
     p.add_argument("--output", "-o")
     p.set_defaults(func=cmd_schema)

@@ -129,6 +129,28 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = DATA_DIR / "media"
 
+# Evidence media and event retention (docs/events.md). Media go to the data dir, or to an
+# S3-compatible bucket when LINLI_S3_BUCKET is set; never served directly, only through the scoped API.
+S3_BUCKET = os.environ.get("LINLI_S3_BUCKET", "")
+if S3_BUCKET:
+    _media_storage = {"BACKEND": "linli.events.media.ObjectStorage", "OPTIONS": {
+        "bucket_name": S3_BUCKET,
+        "endpoint_url": os.environ.get("LINLI_S3_ENDPOINT") or None,
+        "access_key": os.environ.get("LINLI_S3_ACCESS_KEY") or None,
+        "secret_key": os.environ.get("LINLI_S3_SECRET_KEY") or None,
+        "region_name": os.environ.get("LINLI_S3_REGION") or None,
+        "addressing_style": os.environ.get("LINLI_S3_ADDRESSING_STYLE", "path"),  # "virtual" for Aliyun OSS
+    }}
+else:
+    _media_storage = {"BACKEND": "linli.events.media.DiskStorage"}  # follows MEDIA_ROOT
+STORAGES = {"default": _media_storage,
+            "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+# Days to keep events, per type: JSON ({"parking.plate_read": 365}) or "type=days,type=days";
+# "*" sets the default for types not listed. Merged over linli/events/retention.py's table.
+EVENT_RETENTION_DAYS = os.environ.get("LINLI_EVENT_RETENTION_DAYS", "")
+DEAD_LETTER_RETENTION_DAYS = int(os.environ.get("LINLI_DEAD_LETTER_RETENTION_DAYS", 30))
+EVENT_PURGE_BATCH = int(os.environ.get("LINLI_EVENT_PURGE_BATCH", 5000))
+
 # Staff lockout after repeated failed logins.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LINLI_LOGIN_FAILURE_LIMIT", 5))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LINLI_LOGIN_LOCKOUT_SECONDS", 900))
@@ -136,6 +158,43 @@ OTP_TTL_SECONDS = 300
 OTP_PER_HOUR = int(os.environ.get("LINLI_OTP_PER_HOUR", 5))
 LOGIN_PER_IP_PER_MINUTE = int(os.environ.get("LINLI_LOGIN_PER_IP_PER_MINUTE", 30))
 SMS_PROVIDER = os.environ.get("LINLI_SMS_PROVIDER", "console")
+
+# Notifications and the live feed (linli/notify; docs/notifications.md). The channel layer is
+# in-process unless REDIS_URL is set; then every web process shares it through Redis.
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                  "CONFIG": {"hosts": [REDIS_URL], "prefix": "linli:feed"}}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+NOTIFY_CHANNELS = tuple(c for c in os.environ.get(
+    "LINLI_NOTIFY_CHANNELS", "console_feed,inbox,webpush,sms,wechat").split(",") if c)
+NOTIFY_BACKOFF_SECONDS = tuple(int(s) for s in os.environ.get("LINLI_NOTIFY_BACKOFF", "5,30,120,600,3600").split(","))
+NOTIFY_POLL_SECONDS = float(os.environ.get("LINLI_NOTIFY_POLL_SECONDS", "0.5"))
+NOTIFY_FEED_POLL_SECONDS = float(os.environ.get("LINLI_FEED_POLL_SECONDS", "0.25"))
+NOTIFY_FEED_KEEP_SECONDS = int(os.environ.get("LINLI_FEED_KEEP_SECONDS", 3600))
+NOTIFY_SEND_TIMEOUT_SECONDS = float(os.environ.get("LINLI_NOTIFY_SEND_TIMEOUT_SECONDS", "10"))
+NOTIFY_LEASE_SECONDS = int(os.environ.get("LINLI_NOTIFY_LEASE_SECONDS", 120))
+NOTIFY_SEND_THREADS = int(os.environ.get("LINLI_NOTIFY_SEND_THREADS", 8))
+NOTIFY_WEBPUSH_ALLOW_HTTP = os.environ.get("LINLI_WEBPUSH_ALLOW_HTTP", "") == "1"
+VAPID_SUBJECT = os.environ.get("LINLI_VAPID_SUBJECT", "mailto:admin@linli.invalid")
+SMS_TEMPLATES = dict(pair.split("=", 1) for pair in os.environ.get("LINLI_SMS_TEMPLATES", "").split(",") if "=" in pair)
+ALIYUN_SMS = {
+    "access_key_id": os.environ.get("LINLI_ALIYUN_ACCESS_KEY_ID", ""),
+    "access_key_secret": os.environ.get("LINLI_ALIYUN_ACCESS_KEY_SECRET", ""),
+    "sign_name": os.environ.get("LINLI_ALIYUN_SMS_SIGN_NAME", ""),
+    "region": os.environ.get("LINLI_ALIYUN_SMS_REGION", "cn-hangzhou"),
+    "endpoint": os.environ.get("LINLI_ALIYUN_SMS_ENDPOINT", "https://dysmsapi.aliyuncs.com/"),
+}
+WECHAT = {
+    "app_id": os.environ.get("LINLI_WECHAT_APP_ID", ""),
+    "app_secret": os.environ.get("LINLI_WECHAT_APP_SECRET", ""),
+    "api_base": os.environ.get("LINLI_WECHAT_API_BASE", "https://api.weixin.qq.com"),
+    "template_id": os.environ.get("LINLI_WECHAT_TEMPLATE_ID", ""),
+    # Linli value → template key, e.g. "title=thing1,time=time2,body=thing3".
+    "fields": dict(pair.split("=", 1) for pair in os.environ.get(
+        "LINLI_WECHAT_TEMPLATE_FIELDS", "title=thing1,time=time2,body=thing3").split(",") if "=" in pair),
+    "state": os.environ.get("LINLI_WECHAT_MINIPROGRAM_STATE", "formal"),
+}
 
 LOGGING = {
     "version": 1,

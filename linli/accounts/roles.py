@@ -53,37 +53,47 @@ REVEAL = {"people.reveal_person"}
 EXPORT = {"core.export_list"}
 
 ACCOUNTS = _perms({"accounts": ("user", "rolegrant")}, EDIT)
-DEVICE_VIEW = _perms({"devices": ("device", "devicetype"), "events": ("event", "deadletter")}, VIEW)
-DEVICE_EDIT = DEVICE_VIEW | _perms({"devices": ("device",)}, EDIT)
-ALARM_VIEW = _perms({"alarms": ("alarm", "alarmcomment")}, VIEW)
+DEVICE_VIEW = _perms({"devices": ("device", "devicetype", "devicecommand", "deviceoutage"),
+                      "events": ("event", "deadletter")}, VIEW)
+DEVICE_COMMAND = {"devices.command_device"}  # open a gate, play a warning, hold a lift door
+DEVICE_EDIT = DEVICE_VIEW | _perms({"devices": ("device",)}, EDIT) | DEVICE_COMMAND
+ALARM_VIEW = _perms({"alarms": ("alarm", "alarmcomment"), "notify": ("notification",)}, VIEW)
 ALARM_HANDLE = ALARM_VIEW | _perms({"alarms": ("alarm",)}, ("change",)) | _perms({"alarms": ("alarmcomment",)}, ("add",))
+
+RULE_VIEW = _perms({"automations": ("rule", "rulerun")}, VIEW)
+RULE_EDIT = RULE_VIEW | _perms({"automations": ("rule",)}, EDIT)
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_ADMIN: frozenset(
         _perms(PLACES, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | ACCOUNTS
-        | DEVICE_VIEW | ALARM_VIEW
+        | DEVICE_VIEW | ALARM_VIEW | RULE_VIEW
     ),
     Role.STREET_OFFICER: frozenset(
         _perms(PLACES, VIEW) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | DEVICE_VIEW | ALARM_HANDLE
+        | RULE_VIEW
     ),
     Role.COMMUNITY_OFFICER: frozenset(
         _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW)
-        | AUDIT | REVEAL | EXPORT | DEVICE_VIEW | ALARM_HANDLE
+        | AUDIT | REVEAL | EXPORT | DEVICE_VIEW | ALARM_HANDLE | RULE_VIEW
     ),
     Role.GRID_WORKER: frozenset(_perms(PLACES, VIEW) | _perms(PEOPLE, ("view", "add", "change")) | _perms(ORGS, VIEW)),
     Role.PROPERTY_MANAGER: frozenset(
         _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | {"places.change_compound"}
         | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW) | AUDIT | REVEAL | EXPORT | ACCOUNTS | DEVICE_EDIT | ALARM_HANDLE
+        | RULE_EDIT
     ),
     Role.GUARD: frozenset(
         _perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, VIEW) | ALARM_HANDLE
+        | DEVICE_VIEW | DEVICE_COMMAND
     ),
-    Role.TECHNICIAN: frozenset(_perms(PLACES, VIEW) | DEVICE_VIEW | ALARM_HANDLE),
+    Role.TECHNICIAN: frozenset(_perms(PLACES, VIEW) | DEVICE_VIEW | DEVICE_COMMAND | ALARM_HANDLE | RULE_VIEW),
     Role.CASHIER: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency")}, VIEW)),
     Role.CUSTOMER_SERVICE: frozenset(
         _perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, ("view", "add", "change"))
     ),
-    Role.INTEGRATOR: frozenset(_perms({"places": ("region", "compound", "building", "unit")}, VIEW) | DEVICE_EDIT),
+    Role.INTEGRATOR: frozenset(
+        _perms({"places": ("region", "compound", "building", "unit")}, VIEW) | DEVICE_EDIT | RULE_EDIT
+    ),
     Role.RESIDENT: frozenset(
         _perms({"places": ("region", "compound", "building", "unit", "house")}, VIEW)
         | _perms({"people": ("person", "residency", "vehicle", "consent", "organisation")}, VIEW)

@@ -35,6 +35,9 @@ class AlarmOut(Schema):
     assignee_id: int | None
     closed_at: dt.datetime | None
     escalation_level: int
+    escalated_at: dt.datetime | None
+    deadline_at: dt.datetime | None
+    arrived_at: dt.datetime | None
 
 
 class AlarmFilter(Schema):
@@ -94,6 +97,17 @@ def dispatch_alarm(request: HttpRequest, alarm_id: int, payload: DispatchIn):
 def resolve_alarm(request: HttpRequest, alarm_id: int, payload: ResolveIn):
     alarm = selectors.alarm(request.user, alarm_id)
     return services.resolve(actor=request.user, alarm=alarm, false_alarm=payload.false_alarm, note=payload.note)
+
+
+class ArriveIn(Schema):
+    note: str = Field("", max_length=500)
+
+
+@router.post("/{alarm_id}/arrive", response={200: AlarmOut, **ERRORS}, operation_id="arrive_alarm")
+def arrive_alarm(request: HttpRequest, alarm_id: int, payload: ArriveIn):
+    """The person dispatched is on site (stops the arrival deadline of an entrapment)."""
+    alarm = selectors.alarm(request.user, alarm_id)
+    return services.arrive(actor=request.user, alarm=alarm, note=payload.note)
 
 
 @router.post("/{alarm_id}/comments", response={201: CommentOut, **ERRORS}, operation_id="comment_alarm")

@@ -56,6 +56,10 @@ class Alarm(ScopedModel):
     closed_at = models.DateTimeField(null=True, blank=True)
     # How far up it has been escalated: 0 property, 1 community, 2 street.
     escalation_level = models.PositiveSmallIntegerField(default=0)
+    escalated_at = models.DateTimeField(null=True, blank=True)
+    # Someone must be on site by then (entrapment: 30 minutes); `arrived_at` records that they were.
+    deadline_at = models.DateTimeField(null=True, blank=True)
+    arrived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,6 +16,8 @@ from linli.alarms.models import OPEN_STATUSES, Alarm, AlarmComment, AlarmStatus
 from linli.core.errors import Conflict
 from linli.core.services import field_error, require, save_changes, save_new, service
 
+log = logging.getLogger("linli.alarms")
+
 # Which status may follow which; anything else is refused with a clear error.
 NEXT = {
     AlarmStatus.ACTIVE: {AlarmStatus.ACKNOWLEDGED, AlarmStatus.RESOLVED, AlarmStatus.FALSE_ALARM},
@@ -23,9 +28,26 @@ NEXT = {
 }
 
 
+# Called after commit with (alarm, what happened): the live feed registers here (notify app),
+# so consoles see an alarm the moment it is raised, moved or escalated.
+ON_CHANGE: list[Callable[[Alarm, str], None]] = []
+
+
+def changed(alarm: Alarm, what: str) -> None:
+    def tell() -> None:
+        for hook in ON_CHANGE:
+            try:
+                hook(alarm, what)
+            except Exception:  # a feed hiccup must never undo or block the alarm itself
+                log.exception("alarm change hook failed")
+
+    transaction.on_commit(tell)
+
+
 def raise_alarm(*, compound_id: int, source: str, type: str, severity: str, title: str,
                 device_id: int | None = None, details: dict | None = None, evidence: list | None = None,
-                event_id: int | None = None, life_safety: bool = False) -> tuple[Alarm, bool]:
+                event_id: int | None = None, life_safety: bool = False,
+                deadline_at: dt.datetime | None = None) -> tuple[Alarm, bool]:
     """Open an alarm, or count a repeat on the open one for (source, type). Returns (alarm, created).
 
     Raised by the system (rules, health sweeps), so no actor; the audit context names the cause.
@@ -38,10 +60,11 @@ def raise_alarm(*, compound_id: int, source: str, type: str, severity: str, titl
             Alarm.objects.filter(pk=open_alarm.pk).update(count=open_alarm.count + 1, last_seen_at=now)
             open_alarm.count += 1
             open_alarm.last_seen_at = now
+            changed(open_alarm, "repeated")
             return open_alarm, False
         alarm = Alarm(compound_id=compound_id, device_id=device_id, source=source, type=type, severity=severity,
                       title=title, details=details or {}, evidence=evidence or [], first_event_id=event_id,
-                      raised_at=now, last_seen_at=now, life_safety=life_safety)
+                      raised_at=now, last_seen_at=now, life_safety=life_safety, deadline_at=deadline_at)
         try:
             with transaction.atomic():
                 save_new(alarm)
@@ -49,7 +72,8 @@ def raise_alarm(*, compound_id: int, source: str, type: str, severity: str, titl
             # Another process opened it between our read and our insert: count on theirs.
             return raise_alarm(compound_id=compound_id, source=source, type=type, severity=severity,
                                title=title, device_id=device_id, details=details, evidence=evidence,
-                               event_id=event_id, life_safety=life_safety)
+                               event_id=event_id, life_safety=life_safety, deadline_at=deadline_at)
+        changed(alarm, "raised")
         return alarm, True
 
 
@@ -57,7 +81,9 @@ def _move(actor: Any, alarm: Alarm, status: str, **changes: Any) -> Alarm:
     require(actor, alarm, "change")
     if status not in NEXT[AlarmStatus(alarm.status)]:
         raise field_error("status", _("告警当前状态不能转为该状态"))
-    return save_changes(alarm, {"status": status, **changes})
+    alarm = save_changes(alarm, {"status": status, **changes})
+    changed(alarm, status)
+    return alarm
 
 
 @service
@@ -82,6 +108,20 @@ def resolve(*, actor: Any, alarm: Alarm, false_alarm: bool = False, note: str = 
 
 
 @service
+def arrive(*, actor: Any, alarm: Alarm, note: str = "") -> Alarm:
+    """The person dispatched is on site: this is what an arrival deadline (entrapment) waits for."""
+    require(actor, alarm, "change")
+    if alarm.status not in OPEN_STATUSES:
+        raise field_error("status", _("告警已关闭"))
+    if alarm.arrived_at is not None:
+        raise field_error("arrived_at", _("已记录到场"))
+    alarm = save_changes(alarm, {"arrived_at": timezone.now()})
+    comment(actor=actor, alarm=alarm, text=note.strip() or _("已到场"))
+    changed(alarm, "arrived")
+    return alarm
+
+
+@service
 def comment(*, actor: Any, alarm: Alarm, text: str) -> AlarmComment:
     require(actor, alarm, "view")
     if not text.strip():
@@ -90,7 +130,7 @@ def comment(*, actor: Any, alarm: Alarm, text: str) -> AlarmComment:
                                  text=text.strip()[:500]))
 
 
-__all__ = ["NEXT", "acknowledge", "comment", "dispatch", "raise_alarm", "resolve"]
+__all__ = ["NEXT", "ON_CHANGE", "acknowledge", "arrive", "changed", "comment", "dispatch", "raise_alarm", "resolve"]
 
 
 def clear_alarm(*, source: str, type: str, reason: str) -> Alarm | None:
@@ -103,4 +143,5 @@ def clear_alarm(*, source: str, type: str, reason: str) -> Alarm | None:
         save_changes(alarm, {"status": AlarmStatus.RESOLVED, "closed_at": timezone.now()})
         save_new(AlarmComment(compound_id=alarm.compound_id, alarm=alarm, author=None, at=timezone.now(),
                               text=reason[:500]))
+        changed(alarm, AlarmStatus.RESOLVED)
         return alarm

@@ -1,7 +1,13 @@
 """Evaluating rules against stored events, and firing durable timers when they fall due.
 
-Everything a rule remembers lives in the database (RuleTimer), so a restart of every
-process loses nothing: `fire_due(now)` after the restart fires what fell due meanwhile.
+Everything a rule remembers lives in the database (RuleTimer for "held for N seconds",
+RuleRun for "N times within M seconds"), so a restart of every process loses nothing:
+`fire_due(now)` after the restart fires what fell due meanwhile.
+
+Run modes decide what a new trigger does while a run for the same device is pending:
+single ignores it, restart re-arms the timer, queued adds a run after the pending ones,
+parallel starts its own run. At most MAX_PENDING runs wait per device, so a flapping
+sensor cannot flood the timer table.
 """
 
 from __future__ import annotations
@@ -11,21 +17,43 @@ import time
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from linli.alarms.services import clear_alarm, raise_alarm
+from linli.automations import actions
 from linli.automations.models import Rule, RuleRun, RuleTimer, RunMode
 from linli.automations.schema import OPERATORS, RuleDefinition
 from linli.devices.models import Device
 from linli.events.models import Event
 
+MAX_PENDING = 10
+
+# Outcomes where nothing happened. A busy sensor would otherwise write a trace per message
+# (a parking sensor under a fire-lane rule: every report while a run is pending is "skipped"),
+# doubling the writes of the event log. These are traced at most once a minute per rule,
+# device and outcome, enough to see why a rule did not fire; everything that acts or changes
+# state (fired, armed, rearmed, disarmed, counted) is always traced.
+QUIET = frozenset({"conditions_failed", "outside_window", "skipped"})
+QUIET_TRACE_EVERY_S = 60.0
+_last_quiet: dict[tuple[int, str, str], float] = {}
+
+
+def _sample(rule_id: int, subject: str, outcome: str) -> bool:
+    now = time.monotonic()
+    key = (rule_id, subject, outcome)
+    if now - _last_quiet.get(key, -QUIET_TRACE_EVERY_S) < QUIET_TRACE_EVERY_S:
+        return False
+    if len(_last_quiet) > 100_000:  # bounded: forget everything rather than grow without end
+        _last_quiet.clear()
+    _last_quiet[key] = now
+    return True
+
 
 def _value(path: str, event: Event, device: Device) -> Any:
     root, *rest = path.split(".")
-    value: Any = event.payload if root == "payload" else {"kind": device.device_type.kind, "code": device.code,
-                                                          "floor": device.floor}
+    value: Any = event.payload if root == "payload" else {
+        "kind": device.device_type.kind, "code": device.code, "floor": device.floor,
+        "building_id": device.building_id, "unit_id": device.unit_id}
     for part in rest:
         value = value.get(part) if isinstance(value, dict) else None
     return value
@@ -41,22 +69,6 @@ def check(definition: RuleDefinition, event: Event, device: Device) -> tuple[boo
             ok = False
         results.append({"field": c.field, "op": c.op, "value": c.value, "actual": actual, "passed": ok})
     return all(r["passed"] for r in results), results
-
-
-def _run_actions(rule: Rule, definition: RuleDefinition, device: Device, event_id: int | None) -> list[dict]:
-    done = []
-    for action in definition.actions:
-        source = f"rule:{rule.pk}:{device.code}"
-        if action.do == "raise_alarm":
-            alarm, created = raise_alarm(compound_id=device.compound_id, source=source, type=action.type,
-                                         severity=action.severity, title=action.title, device_id=device.pk,
-                                         event_id=event_id, life_safety=device.device_type.life_safety)
-            done.append({"do": action.do, "alarm_id": alarm.pk, "created": created})
-        elif action.do == "clear_alarm":
-            alarm = clear_alarm(source=source, type=action.type,
-                                reason=_("规则 %(name)s 解除") % {"name": rule.name})
-            done.append({"do": action.do, "alarm_id": alarm.pk if alarm else None})
-    return done
 
 
 class _RuleCache:
@@ -99,38 +111,82 @@ def rules_for(event: Event, device: Device) -> list[tuple[Rule, RuleDefinition]]
 
 
 def evaluate_stored(events: list[Event]) -> None:
-    """The pipeline hook: evaluate rules for freshly stored events (cheap when none match)."""
-    for event in events:
-        if RULES.get(event.type):
-            evaluate(event)
+    """The pipeline hook: evaluate rules for freshly stored events (cheap when none match).
+
+    One query for the devices of the whole batch and one insert for all its traces, so rules on
+    busy event types (space occupancy) cost little per event.
+    """
+    relevant = [e for e in events if RULES.get(e.type)]
+    if not relevant:
+        return
+    devices = Device.objects.select_related("device_type").in_bulk({e.device_id for e in relevant})
+    runs: list[RuleRun] = []
+    for event in relevant:
+        runs += evaluate(event, device=devices[event.device_id], save=False)
+    RuleRun.objects.bulk_create(runs)
 
 
-def evaluate(event: Event, *, now: dt.datetime | None = None) -> list[RuleRun]:
+def _pending(rule: Rule, subject: str):
+    return RuleTimer.objects.filter(Q(subject=subject) | Q(subject__startswith=f"{subject}#"), rule=rule)
+
+
+def _counted(rule: Rule, definition: RuleDefinition, subject: str, now: dt.datetime) -> bool:
+    """Record one more hit; True when this hit makes `times` within `within_s` (since the last firing)."""
+    assert definition.count is not None
+    since = now - dt.timedelta(seconds=definition.count.within_s)
+    last_fired = (RuleRun.objects.filter(rule=rule, subject=subject, outcome="fired", at__gte=since)
+                  .aggregate(at=Max("at"))["at"])
+    hits = RuleRun.objects.filter(rule=rule, subject=subject, outcome="counted", at__gte=last_fired or since)
+    return hits.count() + 1 >= definition.count.times
+
+
+def _arm(rule: Rule, definition: RuleDefinition, device: Device, event: Event, now: dt.datetime) -> str:
+    pending = list(_pending(rule, device.code).order_by("fire_at"))
+    fire_at = now + dt.timedelta(seconds=definition.hold_s)
+    context = {"device_id": device.pk}
+    if not pending or rule.mode == RunMode.RESTART:
+        RuleTimer.objects.update_or_create(rule=rule, subject=device.code,
+                                           defaults={"armed_at": now, "fire_at": fire_at, "event": event,
+                                                     "context": context})
+        return "armed" if not pending else "rearmed"
+    if rule.mode == RunMode.SINGLE or len(pending) >= MAX_PENDING:
+        return "skipped"
+    if rule.mode == RunMode.QUEUED:  # runs one after the other, in the order they were triggered
+        fire_at = max(fire_at, pending[-1].fire_at + dt.timedelta(milliseconds=1))
+    RuleTimer.objects.create(rule=rule, subject=f"{device.code}#{event.pk}", armed_at=now, fire_at=fire_at,
+                             event=event, context=context)
+    return "armed"
+
+
+def evaluate(event: Event, *, now: dt.datetime | None = None, device: Device | None = None,
+             save: bool = True) -> list[RuleRun]:
     """Run every matching rule for `event`; arm, disarm or fire. Inside the caller's transaction."""
     now = now or timezone.now()
-    device = Device.objects.select_related("device_type").get(pk=event.device_id)
+    device = device or Device.objects.select_related("device_type").get(pk=event.device_id)
     runs = []
     for rule, definition in rules_for(event, device):
         passed, results = check(definition, event, device)
-        timer = RuleTimer.objects.filter(rule=rule, subject=device.code).first()
-        outcome, actions = "conditions_failed", []
-        if not passed:
-            if timer is not None:
-                timer.delete()
+        outcome, done = "conditions_failed", []
+        if passed and definition.window and not definition.window.contains(timezone.localtime(event.at)):
+            outcome = "outside_window"
+        elif not passed:
+            # Only rules that wait can have something to disarm: no query for the others.
+            if definition.hold_s and _pending(rule, device.code).delete()[0]:
                 outcome = "disarmed"
+        elif definition.count is not None:
+            if _counted(rule, definition, device.code, now):
+                done, outcome = actions.run(rule, definition, device, event.pk), "fired"
+            else:
+                outcome = "counted"
         elif definition.hold_s == 0:
-            actions, outcome = _run_actions(rule, definition, device, event.pk), "fired"
-        elif timer is None or rule.mode == RunMode.RESTART:
-            RuleTimer.objects.update_or_create(
-                rule=rule, subject=device.code,
-                defaults={"armed_at": now, "fire_at": now + dt.timedelta(seconds=definition.hold_s),
-                          "event": event, "context": {"device_id": device.pk}})
-            outcome = "armed"
+            done, outcome = actions.run(rule, definition, device, event.pk), "fired"
         else:
-            outcome = "skipped"  # already armed; single mode keeps the first deadline
-        runs.append(RuleRun(compound_id=event.compound_id, rule=rule, at=now, event=event, outcome=outcome,
-                            conditions=results, actions=actions))
-    RuleRun.objects.bulk_create(runs)
+            outcome = _arm(rule, definition, device, event, now)
+        if outcome not in QUIET or _sample(rule.pk, device.code, outcome):
+            runs.append(RuleRun(compound_id=event.compound_id, rule=rule, at=now, event=event,
+                                subject=device.code, outcome=outcome, conditions=results, actions=done))
+    if save:
+        RuleRun.objects.bulk_create(runs)
     return runs
 
 
@@ -140,13 +196,13 @@ def fire_due(now: dt.datetime | None = None) -> list[RuleRun]:
     runs = []
     with transaction.atomic():
         due = list(RuleTimer.objects.select_for_update(skip_locked=True).select_related("rule")
-                   .filter(fire_at__lte=now))
+                   .filter(fire_at__lte=now).order_by("fire_at"))
         for timer in due:
             device = Device.objects.select_related("device_type").get(pk=timer.context["device_id"])
             definition = RuleDefinition.model_validate(timer.rule.definition)
-            actions = _run_actions(timer.rule, definition, device, timer.event_id)
+            done = actions.run(timer.rule, definition, device, timer.event_id)
             runs.append(RuleRun(compound_id=device.compound_id, rule=timer.rule, at=now, event_id=timer.event_id,
-                                outcome="fired", actions=actions))
+                                subject=device.code, outcome="fired", actions=done))
             timer.delete()
         RuleRun.objects.bulk_create(runs)
     return runs

@@ -70,12 +70,15 @@ class RuleRun(ScopedModel):
     rule = models.ForeignKey(Rule, on_delete=models.CASCADE, related_name="runs")
     at = models.DateTimeField(db_index=True)
     event = models.ForeignKey("events.Event", null=True, on_delete=models.SET_NULL, related_name="+")
-    outcome = models.CharField(max_length=20)  # fired, armed, disarmed, conditions_failed, skipped
+    subject = models.CharField(max_length=80, blank=True)  # the device code the run was about
+    # fired, armed, disarmed, conditions_failed, outside_window, counted, skipped
+    outcome = models.CharField(max_length=20)
     conditions = models.JSONField(default=list)
     actions = models.JSONField(default=list)
 
     class Meta:
         ordering = ["-id"]
+        indexes = [models.Index(fields=["rule", "subject", "at"])]
 
     def __str__(self) -> str:
         return f"{self.rule_id} {self.outcome}"

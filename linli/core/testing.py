@@ -47,6 +47,9 @@ class Side:
     event: Any = None
     dead_letter: Any = None
     alarm: Any = None
+    rule: Any = None
+    rule_run: Any = None
+    command: Any = None
     users: dict[str, Any] = field(default_factory=dict)
 
 
@@ -168,6 +171,25 @@ def _add_device(s: Side, admin: Any, tag: str) -> None:
 
     s.alarm, _ = raise_alarm(compound_id=s.compound.pk, source=f"rule:fire-lane-{tag}", type="fire_lane",
                              severity="warning", title="消防通道占用", life_safety=False)
+    _add_rule(s, admin, tag)
+
+
+def _add_rule(s: Side, admin: Any, tag: str) -> None:
+    """A disabled fire-lane rule with one traced run, and a command that found no down channel."""
+    from django.utils import timezone
+
+    from linli.automations import services as automations
+    from linli.automations.models import RuleRun
+    from linli.devices.models import CommandStatus, DeviceCommand
+
+    s.rule = automations.install_template(actor=admin, compound=s.compound, key="fire_lane", enabled=False,
+                                          name=f"{tag.upper()}消防通道")
+    s.rule_run = RuleRun.objects.create(compound=s.compound, rule=s.rule, at=timezone.now(), event=s.event,
+                                        subject=s.device.code, outcome="conditions_failed")
+    now = timezone.now()
+    s.command = DeviceCommand.objects.create(compound=s.compound, device=s.device, command_id=f"{tag}cmd0001",
+                                             name="self_test", status=CommandStatus.FAILED, created_at=now,
+                                             expires_at=now, detail="no down channel")
 
 
 def _uscc(first17: str) -> str:

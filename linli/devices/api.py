@@ -10,7 +10,7 @@ from ninja.responses import Status
 
 from linli.core.api import ERRORS, PageQuery, page, paged
 from linli.devices import selectors, services
-from linli.devices.models import CredentialKind, DeviceKind, Lifecycle, Protocol
+from linli.devices.models import CredentialKind, DeviceKind, Lifecycle, OutageCause, Protocol
 from linli.places import selectors as places
 
 router = Router(tags=["devices"])
@@ -108,6 +108,72 @@ def list_devices(request: HttpRequest, filters: Query[DeviceFilter], pg: Query[P
     return page(selectors.devices(request.user, **f), pg)
 
 
+class KindHealthOut(Schema):
+    kind: DeviceKind
+    total: int
+    online: int
+    online_rate: float | None
+
+
+class DeviceBriefOut(Schema):
+    id: int
+    code: str
+    name: str
+    compound_id: int
+    kind: DeviceKind = Field(alias="device_type.kind")
+    last_seen_at: dt.datetime | None = Field(alias="state.last_seen_at")
+    offline_since: dt.datetime | None = Field(alias="state.offline_since")
+
+
+class DayUptimeOut(Schema):
+    day: dt.date
+    uptime: float | None = Field(description="share of device-time up (neither offline nor faulty); null without devices")
+    device_hours: float
+    down_hours: float
+
+
+class DeviceHealthOut(Schema):
+    compound_id: int | None
+    total: int = Field(description="devices in service (not disabled)")
+    online: int
+    offline: int
+    never_seen: int
+    online_rate: float | None
+    by_kind: list[KindHealthOut]
+    offline_longest: list[DeviceBriefOut]
+    battery_low_count: int
+    tamper_count: int
+    fault_count: int
+    battery_low: list[DeviceBriefOut]
+    tamper: list[DeviceBriefOut]
+    fault: list[DeviceBriefOut]
+    repairs: int = Field(description="outages closed in the period")
+    mttr_s: float | None = Field(description="mean time to repair of those outages, seconds")
+    period_uptime: float | None
+    uptime: list[DayUptimeOut]
+
+
+@router.get("/health", response={200: DeviceHealthOut, **ERRORS}, operation_id="get_device_health")
+def get_device_health(request: HttpRequest, compound_id: int | None = None):
+    """Health of the sensing front end (感知前端运行状态监管) of one compound, or of every device the
+    caller sees: online rate, devices offline longest, flags, mean time to repair, 30 days of uptime."""
+    if compound_id is not None:
+        places.compound(request.user, compound_id)  # 404 outside the caller's scope
+    health = selectors.device_health(request.user, compound_id=compound_id)
+    return {
+        "compound_id": compound_id, "total": health.total, "online": health.online, "offline": health.offline,
+        "never_seen": health.never_seen, "online_rate": health.online_rate,
+        "by_kind": [{"kind": k.kind, "total": k.total, "online": k.online, "online_rate": k.online_rate}
+                    for k in health.by_kind],
+        "offline_longest": health.offline_longest,
+        **{f"{flag}_count": health.flag_counts[flag] for flag in selectors.FLAGS},
+        **health.flagged,
+        "repairs": health.repairs, "mttr_s": health.mttr_s, "period_uptime": health.period_uptime,
+        "uptime": [{"day": d.day, "uptime": d.uptime, "device_hours": round(d.device_s / 3600, 3),
+                    "down_hours": round(d.down_s / 3600, 3)} for d in health.days],
+    }
+
+
 @router.get("/{device_id}", response={200: DeviceOut, **ERRORS}, operation_id="get_device")
 def get_device(request: HttpRequest, device_id: int):
     return selectors.device(request.user, device_id)
@@ -147,3 +213,57 @@ def issue_device_credential(request: HttpRequest, device_id: int, payload: Crede
     device = selectors.device(request.user, device_id)
     secret = services.issue_credential(actor=request.user, device=device, kind=payload.kind)
     return Status(201, {"kind": payload.kind, "username": device.code, "secret": secret})
+
+
+class OutageOut(Schema):
+    id: int
+    device_id: int
+    compound_id: int
+    cause: OutageCause
+    started_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+@router.get("/{device_id}/outages", response={200: paged(OutageOut), **ERRORS}, operation_id="list_device_outages")
+def list_device_outages(request: HttpRequest, device_id: int, pg: Query[PageQuery]):
+    """When the device was down (offline or faulty), newest first; an open outage has no end yet."""
+    device = selectors.device(request.user, device_id)
+    return page(selectors.outages(request.user, device_id=device.pk), pg)
+
+
+# Commands ------------------------------------------------------------------------------------------
+
+class CommandIn(Schema):
+    name: str = Field(min_length=1, max_length=40)
+    params: dict = {}
+    ttl_s: int = Field(60, ge=1, le=24 * 3600)
+
+
+class CommandOut(Schema):
+    id: int
+    device_id: int
+    command_id: str
+    name: str
+    params: dict
+    status: str
+    issued_by: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    sent_at: dt.datetime | None
+    acked_at: dt.datetime | None
+    attempts: int
+    detail: str
+
+
+@router.post("/{device_id}/commands", response={201: CommandOut, **ERRORS}, operation_id="send_device_command")
+def send_device_command(request: HttpRequest, device_id: int, payload: CommandIn):
+    """Queue a command (open the gate, play a message); the gateway sends it and the device's ack closes it."""
+    device = selectors.device(request.user, device_id)
+    return Status(201, services.send_command(actor=request.user, device=device, name=payload.name,
+                                             params=payload.params, ttl_s=payload.ttl_s))
+
+
+@router.get("/{device_id}/commands", response={200: paged(CommandOut), **ERRORS}, operation_id="list_device_commands")
+def list_device_commands(request: HttpRequest, device_id: int, pg: Query[PageQuery]):
+    device = selectors.device(request.user, device_id)
+    return page(selectors.commands(request.user, device_id=device.pk), pg)

@@ -7,9 +7,12 @@ class DevicesConfig(AppConfig):
     verbose_name = "Devices"
 
     def ready(self) -> None:
+        from linli.devices.commands import apply_acks
         from linli.devices.health import after_store
         from linli.events.pipeline import AFTER_STORE
 
         # Health first: rules evaluated after it may read the device's fresh state.
         if after_store not in AFTER_STORE:
             AFTER_STORE.insert(0, after_store)
+        if apply_acks not in AFTER_STORE:
+            AFTER_STORE.append(apply_acks)

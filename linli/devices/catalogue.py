@@ -28,7 +28,7 @@ CATALOGUE = [
      24 * 3600, False),
     ("door-contact-linli", K.DOOR_CONTACT, "门磁", "", P.LINLI_MQTT, ["open_close", "battery"], 3600, False),
     ("elevator-controller", K.ELEVATOR_CONTROLLER, "电梯控制器", "", P.LINLI_MQTT,
-     ["hold_door", "entrapment", "fault"], 60, True),
+     ["hold_door", "play_message", "entrapment", "fault"], 60, True),
     ("elevator-ai-camera", K.ELEVATOR_AI_CAMERA, "电梯AI摄像机", "", P.LINLI_JSON,
      ["ebike_detected", "fight_detected", "snapshot"], 60, False),
     ("ip-camera", K.IP_CAMERA, "网络摄像机", "", P.HIK_ISAPI, ["snapshot", "line_crossing", "intrusion"], 60,

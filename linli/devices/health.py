@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from django.db.models import Q
 from django.utils import timezone
 
-from linli.devices.models import DeviceState, DeviceType
+from linli.devices.models import Device, DeviceOutage, DeviceState, DeviceType, OutageCause
 from linli.events import types
 
 MISSED_HEARTBEATS = 3
@@ -29,8 +29,22 @@ def seen(device_ids: Iterable[int], *, at: dt.datetime) -> None:
         return
     DeviceState.objects.filter(device_id__in=ids).filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=at)) \
         .update(last_seen_at=at)
-    DeviceState.objects.filter(device_id__in=ids, online=False).update(
-        online=True, offline_since=None, last_connected_at=at)
+    back = list(DeviceState.objects.filter(device_id__in=ids, online=False).values_list("device_id", flat=True))
+    if back:
+        DeviceState.objects.filter(device_id__in=back, online=False).update(
+            online=True, offline_since=None, last_connected_at=at)
+        end_outages(back, OutageCause.OFFLINE, at=at)
+
+
+def start_outages(device_ids: Iterable[int], cause: str, *, at: dt.datetime) -> None:
+    """Open an outage for each device (at most one open per device and cause)."""
+    rows = [DeviceOutage(device_id=pk, compound_id=compound_id, cause=cause, started_at=at)
+            for pk, compound_id in Device.objects.filter(pk__in=set(device_ids)).values_list("pk", "compound_id")]
+    DeviceOutage.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+def end_outages(device_ids: Iterable[int], cause: str, *, at: dt.datetime) -> None:
+    DeviceOutage.objects.filter(device_id__in=set(device_ids), cause=cause, ended_at__isnull=True).update(ended_at=at)
 
 
 def apply_status(device_id: int, payload: dict, *, at: dt.datetime) -> None:
@@ -38,6 +52,9 @@ def apply_status(device_id: int, payload: dict, *, at: dt.datetime) -> None:
     changes = {k: bool(payload[k]) for k in ("battery_low", "tamper", "fault") if k in payload}
     if payload.get("online") is False:
         changes.update(online=False, offline_since=at)
+        start_outages([device_id], OutageCause.OFFLINE, at=at)
+    if "fault" in changes:
+        (start_outages if changes["fault"] else end_outages)([device_id], OutageCause.FAULT, at=at)
     if changes:
         DeviceState.objects.filter(device_id=device_id).update(**changes)
 
@@ -52,6 +69,7 @@ def sweep(now: dt.datetime | None = None) -> list[int]:
         ids = list(silent.values_list("device_id", flat=True))
         if ids:
             DeviceState.objects.filter(device_id__in=ids, online=True).update(online=False, offline_since=now)
+            start_outages(ids, OutageCause.OFFLINE, at=now)
             went_offline += ids
     return went_offline
 
@@ -61,10 +79,11 @@ def after_store(events: list) -> None:
     if not events:
         return
     now = events[0].received_at
-    seen((e.device_id for e in events), at=now)
+    # Linli's own connectivity events are about the device, not from it: they prove nothing.
+    seen((e.device_id for e in events if e.type != types.CONNECTIVITY), at=now)
     for e in events:
         if e.type == types.STATUS:
             apply_status(e.device_id, e.payload, at=now)
 
 
-__all__ = ["after_store", "offline_after", "seen", "sweep"]
+__all__ = ["after_store", "end_outages", "offline_after", "seen", "start_outages", "sweep"]

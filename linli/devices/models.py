@@ -152,3 +152,67 @@ class DeviceState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.device_id}: {'online' if self.online else 'offline'}"
+
+
+class OutageCause(models.TextChoices):
+    OFFLINE = "offline", _("离线")
+    FAULT = "fault", _("故障")
+
+
+class DeviceOutage(ScopedModel):
+    """One stretch of time a device was down (offline or faulty): the health page's uptime
+    history and mean time to repair are computed from these."""
+
+    compound = models.ForeignKey("places.Compound", on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="outages")
+    cause = models.CharField(max_length=10, choices=OutageCause.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["device", "cause"], condition=Q(ended_at__isnull=True),
+                                    name="one_open_outage_per_device_and_cause"),
+        ]
+        indexes = [models.Index(fields=["compound", "started_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.cause} {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class CommandStatus(models.TextChoices):
+    PENDING = "pending", _("待下发")
+    SENT = "sent", _("已下发")
+    ACKED = "acked", _("已执行")
+    FAILED = "failed", _("执行失败")
+    EXPIRED = "expired", _("已过期")
+
+
+class DeviceCommand(ScopedModel):
+    """A command to a device (open the gate, play a message, hold the elevator door).
+
+    Queued in the database so a command survives a gateway restart; the gateway publishes it and
+    the device's ack (matched by `command_id`) closes it. A command past `expires_at` is never sent.
+    """
+
+    compound = models.ForeignKey("places.Compound", on_delete=models.CASCADE, related_name="+")
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="commands")
+    command_id = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=40)
+    params = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=CommandStatus.choices, default=CommandStatus.PENDING)
+    issued_by = models.CharField(max_length=80, blank=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    acked_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    detail = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["compound", "id"])]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}:{self.name} {self.status}"

@@ -22,7 +22,10 @@ LOOPBACK = "127.0.0.1"
 # One broker connection per gateway replica carries every device's traffic: let many QoS 1
 # messages be in flight so the batched writer gets full batches.
 GATEWAY_INFLIGHT = 1000
-MAX_QUEUED_MESSAGES = 10000
+# Messages the broker holds for a session beyond those in flight: the gateways' backlog while
+# they are restarting or behind (a burst). Mosquitto drops QoS 1 messages past this bound (and
+# logs it), so it is sized for minutes at full rate: 1,000,000 is 200 s at 5,000/s, ~300 MB.
+MAX_QUEUED_MESSAGES = 1_000_000
 
 MOSQUITTO_BIN_ENV = "LINLI_MOSQUITTO_BIN"
 SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"

@@ -9,8 +9,16 @@ from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from linli.core.services import field_error, require, require_in_compound, save_changes, save_new, service
-from linli.devices import credentials
-from linli.devices.models import CredentialKind, Device, DeviceCredential, DeviceState, DeviceType, Lifecycle
+from linli.devices import commands, credentials
+from linli.devices.models import (
+    CredentialKind,
+    Device,
+    DeviceCommand,
+    DeviceCredential,
+    DeviceState,
+    DeviceType,
+    Lifecycle,
+)
 from linli.places.models import Building, Compound, Unit
 
 
@@ -73,3 +81,11 @@ def device_for_http_token(token: str) -> Device | None:
     if cred is None or cred.device.lifecycle == Lifecycle.DISABLED:
         return None
     return cred.device
+
+
+@service
+def send_command(*, actor: Any, device: Device, name: str, params: dict[str, Any] | None = None,
+                 ttl_s: int = commands.DEFAULT_TTL_S) -> DeviceCommand:
+    """A person sends a command (a guard opens the gate or plays a warning from the console)."""
+    require(actor, device, "command")
+    return commands.queue(device, name, params, ttl_s=ttl_s, issued_by=f"user:{actor.pk}")

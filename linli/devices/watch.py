@@ -16,6 +16,8 @@ from linli.core.context import ChangeContext, change_context
 from linli.core.runtime import start_periodic
 from linli.devices import health
 from linli.devices.models import Device
+from linli.events import types
+from linli.events.pipeline import Incoming, store
 
 SWEEP_EVERY_S = 5.0
 OFFLINE = "device_offline"
@@ -35,7 +37,19 @@ def sweep_and_alarm(now: dt.datetime | None = None) -> tuple[list[int], list[int
                     .values_list("source", "device_id"))
         for source, _device_id in back:
             clear_alarm(source=source, type=OFFLINE, reason=_("设备已恢复在线"))
+        # As events too, so rules can act on them ("offline for an hour → work order").
+        store_connectivity(went, online=False, at=now)
+        store_connectivity([device_id for _, device_id in back if device_id], online=True, at=now)
     return went, [device_id for _, device_id in back]
+
+
+def store_connectivity(device_ids: list[int], *, online: bool, at: dt.datetime) -> None:
+    if not device_ids:
+        return
+    stamp = int(at.timestamp() * 1000)
+    store([Incoming(pk, compound_id, types.CONNECTIVITY, f"{'online' if online else 'offline'}-{stamp}", at,
+                    {"online": online})
+           for pk, compound_id in Device.objects.filter(pk__in=device_ids).values_list("pk", "compound_id")])
 
 
 async def start_health_watch(context: Any, every_s: float = SWEEP_EVERY_S) -> Callable[[], Awaitable[None]]:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import posixpath
 
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
+from ninja.errors import HttpError
 
-from linli.core.api import ERRORS, PageQuery, page, paged
-from linli.events import selectors
+from linli.core.api import ERRORS, ErrorBody, PageQuery, page, paged
+from linli.core.errors import NotFound
+from linli.events import media, selectors
 from linli.events.models import Lane
 
 router = Router(tags=["events"])
+
+_EVIDENCE = {200: {"description": "the evidence file (a JPEG snapshot, usually)",
+                   "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                               "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}}
 
 
 class EventOut(Schema):
@@ -65,3 +73,26 @@ def get_dead_letter(request: HttpRequest, dead_letter_id: int):
 @router.get("/{event_id}", response={200: EventOut, **ERRORS}, operation_id="get_event")
 def get_event(request: HttpRequest, event_id: int):
     return selectors.event(request.user, event_id)
+
+
+@router.get("/{event_id}/evidence/{index}", response={**ERRORS, 503: ErrorBody}, operation_id="get_event_evidence",
+            openapi_extra={"responses": _EVIDENCE})
+def get_event_evidence(request: HttpRequest, event_id: int, index: int):
+    """One evidence file of an event (`evidence[index]`), streamed with its content type; scoped like the event."""
+    event = selectors.event(request.user, event_id)
+    evidence = event.evidence if isinstance(event.evidence, list) else []
+    item = evidence[index] if 0 <= index < len(evidence) else None
+    ref = item.get("ref") if isinstance(item, dict) else None
+    if not isinstance(ref, str):
+        raise NotFound("evidence")
+    try:
+        body, size = media.stream(ref)
+    except (media.MediaMissing, ValueError) as exc:  # purged, or never a valid reference
+        raise NotFound("evidence") from exc
+    except OSError as exc:
+        raise HttpError(503, _("媒体存储暂不可用，请稍后重试")) from exc
+    response = FileResponse(body, content_type=media.content_type(ref), filename=posixpath.basename(ref))
+    response["Content-Length"] = str(size)
+    # A reference never changes content; only this user's browser may keep it.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

@@ -8,11 +8,13 @@ acknowledgement only after the transaction committed (at-least-once, end to end)
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connections, transaction
+from django.db.models.base import ModelState
 from django.utils import timezone
 
 from linli.events import types
@@ -45,55 +47,99 @@ class Stored:
     duplicate: bool
 
 
-def store(batch: list[Incoming]) -> list[Stored]:
-    """Store a batch in one transaction; duplicates (also within the batch) are reported, not stored twice."""
+def store(batch: list[Incoming], *, on_commit: Callable[[list[Stored]], None] | None = None) -> list[Stored]:
+    """Store a batch in one transaction; duplicates (also within the batch) are reported, not stored twice.
+
+    One INSERT … ON CONFLICT (device, message id) DO NOTHING RETURNING for the whole batch: the
+    unique constraint decides what is new, also against another gateway storing the same
+    message at the same moment, and no model is built or validated per row on the way in.
+
+    `on_commit(results)` is called right after the commit, before the commit hooks the
+    after-store hooks registered (live feed, notification wake-ups): the writer answers the
+    devices there instead of after those.
+    """
     if not batch:
         return []
     now = timezone.now()
+    first: dict[tuple[int, str], Incoming] = {}
+    for m in batch:
+        first.setdefault((m.device_id, m.message_id), m)
     with transaction.atomic():
-        keys = {(m.device_id, m.message_id) for m in batch}
-        existing = _existing(keys)
-        fresh: dict[tuple[int, str], Event] = {}
-        for m in batch:
-            key = (m.device_id, m.message_id)
-            if key in existing or key in fresh:
-                continue
-            fresh[key] = Event(device_id=m.device_id, compound_id=m.compound_id, type=m.type, at=m.at,
-                               received_at=now, message_id=m.message_id, lane=types.lane_of(m.type),
-                               payload=m.payload, evidence=m.evidence)
-        try:
-            with transaction.atomic():
-                Event.objects.bulk_create(list(fresh.values()), batch_size=1000)
-        except IntegrityError:
-            # Another gateway stored some of these between our check and our insert (rare): go row
-            # by row so theirs count as duplicates and ours are stored.
-            for key, event in list(fresh.items()):
-                try:
-                    with transaction.atomic():
-                        event.pk = None
-                        event.save(force_insert=True)
-                except IntegrityError:
-                    del fresh[key]
+        inserted = _insert(list(first.values()), now)
         results = []
         seen: set[tuple[int, str]] = set()
         for m in batch:
             key = (m.device_id, m.message_id)
-            event = fresh.get(key)
-            first = event is not None and key not in seen
+            new = key in inserted and key not in seen
             seen.add(key)
-            results.append(Stored(m, event.id if first else None, duplicate=not first))
-        stored_events = [fresh[(r.incoming.device_id, r.incoming.message_id)] for r in results
-                         if not r.duplicate]
+            results.append(Stored(m, inserted[key] if new else None, duplicate=not new))
+        if on_commit is not None:
+            transaction.on_commit(lambda: on_commit(results))  # first in line: hooks register theirs below
+        events = [_event(inserted[key], m, now) for key, m in first.items() if key in inserted]
         for hook in AFTER_STORE:
-            hook(stored_events)
+            hook(events)
     return results
 
 
-def _existing(keys: set[tuple[int, str]]) -> set[tuple[int, str]]:
-    if not keys:
-        return set()
-    rows = Event.objects.filter(device_id__in={k[0] for k in keys}, message_id__in={k[1] for k in keys})
-    return {k for k in rows.values_list("device_id", "message_id") if k in keys}
+_COLUMNS = ("compound_id", "device_id", "type", "at", "received_at", "message_id", "lane", "payload", "evidence")
+_CHUNK = 1000  # rows per statement (SQLite binds at most 32,766 parameters)
+
+
+def _insert(messages: list[Incoming], now: dt.datetime) -> dict[tuple[int, str], int]:
+    """Insert what is not stored yet; returns {(device, message id): event id} of the rows inserted."""
+    connection = connections[Event.objects.db]
+    quote = connection.ops.quote_name
+    table = quote(Event._meta.db_table)
+    column_of = {f.attname: f.column for f in Event._meta.concrete_fields}
+    columns = ", ".join(quote(column_of[c]) for c in _COLUMNS)
+    conflict = f"ON CONFLICT ({quote('device_id')}, {quote('message_id')}) DO NOTHING RETURNING id, device_id, message_id"
+    inserted: dict[tuple[int, str], int] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(messages), _CHUNK):
+            chunk = messages[start:start + _CHUNK]
+            if connection.vendor == "postgresql":
+                # The batch as one JSON document, unpacked by the server: one statement, one round
+                # trip, and no per-value adaptation in Python. Identifiers come from the model.
+                rows = json.dumps([{"c": m.compound_id, "d": m.device_id, "t": m.type, "a": m.at.isoformat(),
+                                    "m": m.message_id, "l": types.lane_of(m.type), "p": m.payload,
+                                    "e": m.evidence} for m in chunk])
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) SELECT c, d, t, a, %s, m, l, p, e "  # noqa: S608
+                    "FROM jsonb_to_recordset(%s::jsonb) AS u(c bigint, d bigint, t text, a timestamptz, m text, "
+                    f"l text, p jsonb, e jsonb) {conflict}", [now, rows])
+            else:  # SQLite (3.35+ has RETURNING)
+                adapt = connection.ops.adapt_datetimefield_value
+                received = adapt(now)
+                rows = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                params: list[Any] = []
+                for m in chunk:
+                    params += [m.compound_id, m.device_id, m.type, adapt(m.at), received, m.message_id,
+                               types.lane_of(m.type), _json(m.payload), _json(m.evidence)]
+                cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {rows} {conflict}", params)  # noqa: S608
+            for event_id, device_id, message_id in cursor.fetchall():
+                inserted[(device_id, message_id)] = event_id
+    return inserted
+
+
+def _json(value: Any) -> str:
+    # Exactly as Django's JSONField writes it: on SQLite, exact lookups compare this text.
+    return json.dumps(value)
+
+
+def _event(event_id: int, m: Incoming, now: dt.datetime) -> Event:
+    """The stored row as a model for the after-store hooks, built without another query.
+
+    Filled in directly rather than through Model.__init__ (a fifth of the writer's time at
+    5,000 events/s, most of it FK descriptor bookkeeping): every concrete field is set, and
+    the state says "loaded from this database", exactly what `from_db` would produce. Event
+    has no init signals."""
+    event = Event.__new__(Event)
+    event.__dict__.update(id=event_id, compound_id=m.compound_id, device_id=m.device_id, type=m.type, at=m.at,
+                          received_at=now, message_id=m.message_id, lane=types.lane_of(m.type), payload=m.payload,
+                          evidence=m.evidence)
+    state = event._state = ModelState()
+    state.adding, state.db = False, Event.objects.db
+    return event
 
 
 def dead_letter(*, source: str, reason: str, raw: str | bytes = "", detail: str = "",
@@ -102,7 +148,24 @@ def dead_letter(*, source: str, reason: str, raw: str | bytes = "", detail: str 
     """Keep a message we could not use, with why; never raises for the message's content."""
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", "replace")
+    raw = raw.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
     safe_headers = {k: v for k, v in (headers or {}).items() if k.lower() not in ("authorization", "cookie")}
     return DeadLetter.objects.create(received_at=timezone.now(), source=source[:40], reason=reason[:200],
                                      detail=detail[:2000], raw=raw[:RAW_LIMIT], headers=safe_headers,
                                      device_id=device_id, compound_id=compound_id)
+
+
+def dead_letters(items: list[dict[str, Any]]) -> None:
+    """Keep many unusable messages at once (same fields as `dead_letter`): one INSERT."""
+    rows = []
+    now = timezone.now()
+    for item in items:
+        raw = item.get("raw", "")
+        if isinstance(raw, bytes):
+            raw = raw.decode("utf-8", "replace")
+        raw = raw.replace("\x00", "\ufffd")  # PostgreSQL text cannot hold NUL
+        headers = {k: v for k, v in (item.get("headers") or {}).items() if k.lower() not in ("authorization", "cookie")}
+        rows.append(DeadLetter(received_at=now, source=item["source"][:40], reason=item["reason"][:200],
+                               detail=item.get("detail", "")[:2000], raw=raw[:RAW_LIMIT], headers=headers,
+                               device_id=item.get("device_id"), compound_id=item.get("compound_id")))
+    DeadLetter.objects.bulk_create(rows)

@@ -21,9 +21,14 @@ ELEVATOR_ENTRAPMENT = "elevator.entrapment"  # {"state": "active"|"cleared", "fl
 ELEVATOR_EBIKE = "elevator.ebike_detected"  # {"confidence": number}
 ELEVATOR_FIGHT = "elevator.fight_detected"  # {"confidence": number}
 COMMAND_ACK = "device.command_ack"  # {"command_id", "ok": bool, "detail"?: str}
+# Written by Linli's health watch when a device goes silent or is heard again; never sent by a device.
+CONNECTIVITY = "device.connectivity"  # {"online": bool}
 
 ALL = frozenset({HEARTBEAT, STATUS, TELEMETRY, PLATE_READ, SPACE_OCCUPANCY, DOOR_ACCESS, SMOKE_ALARM, GAS_ALARM,
-                 INTRUSION, WATER_READING, ELEVATOR_ENTRAPMENT, ELEVATOR_EBIKE, ELEVATOR_FIGHT, COMMAND_ACK})
+                 INTRUSION, WATER_READING, ELEVATOR_ENTRAPMENT, ELEVATOR_EBIKE, ELEVATOR_FIGHT, COMMAND_ACK,
+                 CONNECTIVITY})
+# What a device may send in its own name (Linli's own observations are not forgeable).
+FROM_DEVICES = ALL - {CONNECTIVITY}
 
 # Life-safety events go through their own lane so bulk telemetry cannot delay them.
 LIFE_SAFETY = frozenset({SMOKE_ALARM, GAS_ALARM, ELEVATOR_ENTRAPMENT})

@@ -1,8 +1,12 @@
 """The gateway's single database writer: batches messages, stores them, then answers each sender.
 
-Every message is acknowledged only after the transaction holding it committed. Two lanes,
+Every message is acknowledged only after the transaction holding it committed. Three lanes,
 each with its own thread and connection: life-safety events never wait behind a batch of
-telemetry.
+telemetry, and neither does a plate read whose camera holds the barrier until we answer.
+
+Senders hand over one message (`submit`) or many at once (`submit_batch`: one queue entry
+and one future for the lot, which is what lets the MQTT ingress keep up with thousands of
+messages a second).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import contextlib
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from linli.events import types
 from linli.events.models import Lane
@@ -20,13 +24,16 @@ from linli.events.pipeline import Incoming, Stored, store
 
 log = logging.getLogger("linli.events.writer")
 
+_Entry = tuple[list[Incoming], asyncio.Future]
+
 
 class _LaneWriter:
-    def __init__(self, name: str, *, max_batch: int, max_wait_s: float):
+    def __init__(self, name: str, *, max_batch: int, max_wait_s: float, gap_s: float | None = None):
         self.name = name
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
-        self.queue: asyncio.Queue[tuple[Incoming, asyncio.Future[Stored]]] = asyncio.Queue()
+        self.gap_s = max_wait_s if gap_s is None else gap_s
+        self.queue: asyncio.Queue[_Entry] = asyncio.Queue()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"linli-writer-{name}")
         self.task: asyncio.Task | None = None
         self.batches = 0
@@ -39,52 +46,78 @@ class _LaneWriter:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
+        # The lane's thread holds its own connection: close it, or it outlives the writer.
+        with contextlib.suppress(Exception):
+            await asyncio.get_running_loop().run_in_executor(self.executor, connections.close_all)
         self.executor.shutdown(wait=True)
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             first = await self.queue.get()
-            batch = [first]
+            entries, size = [first], len(first[0])
             deadline = loop.time() + self.max_wait_s
-            while len(batch) < self.max_batch:
-                timeout = deadline - loop.time()
-                if timeout <= 0 and self.queue.empty():
-                    break
+            # Take what is already waiting, then keep taking while more keeps coming (each within
+            # gap_s of the last), up to max_wait_s: a lone message or a burst of requests goes out
+            # after one short gap, a steady stream fills batches, so the database sees fewer,
+            # larger transactions and the other lanes find it less busy.
+            while size < self.max_batch:
+                timeout = min(deadline - loop.time(), self.gap_s)
                 try:
-                    batch.append(self.queue.get_nowait() if timeout <= 0 else
-                                 await asyncio.wait_for(self.queue.get(), timeout))
+                    entry = self.queue.get_nowait() if timeout <= 0 else await asyncio.wait_for(self.queue.get(),
+                                                                                               timeout)
                 except (asyncio.QueueEmpty, TimeoutError):
                     break
-            await self._flush(loop, batch)
+                entries.append(entry)
+                size += len(entry[0])
+            await self._flush(loop, entries)
 
-    async def _flush(self, loop: asyncio.AbstractEventLoop, batch: list) -> None:
+    async def _flush(self, loop: asyncio.AbstractEventLoop, entries: list[_Entry]) -> None:
+        batch = [m for messages, _ in entries for m in messages]
+
+        def answer(results: list[Stored]) -> None:  # on the event loop, as soon as the commit is done
+            start = 0
+            for messages, future in entries:
+                if not future.done():
+                    future.set_result(results[start:start + len(messages)])
+                start += len(messages)
+
+        def committed(results: list[Stored]) -> None:  # in the lane's thread, right after COMMIT
+            # Counted before the senders hear of it: one may stop the writer as soon as it has.
+            self.batches += 1
+            loop.call_soon_threadsafe(answer, results)
+
         try:
-            results = await loop.run_in_executor(self.executor, _store_in_thread, [m for m, _ in batch])
+            results = await loop.run_in_executor(self.executor, _store_in_thread, batch, committed)
         except Exception as exc:  # the database is down or refused the batch: senders get an error, not an ack
             log.warning("writer %s: batch of %d not stored: %s", self.name, len(batch), type(exc).__name__)
-            for _, future in batch:
-                if not future.done():
+            for _, future in entries:
+                if not future.done():  # a commit hook failing after the commit leaves the answers as they are
                     future.set_exception(exc)
             return
-        self.batches += 1
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+        answer(results)  # already answered at commit; this covers a store() that was handed no hook
 
 
-def _store_in_thread(batch: list[Incoming]) -> list[Stored]:
+def _store_in_thread(batch: list[Incoming], committed) -> list[Stored]:
     close_old_connections()  # drop a connection the database closed (restart) before using it
-    return store(batch)
+    return store(batch, on_commit=committed)
+
+
+GATE = "gate"
+# Events a device waits on to act: the LPR camera lifts the barrier only on our answer.
+WAITED_ON = frozenset({types.PLATE_READ})
+URGENCY = [Lane.LIFE_SAFETY, GATE, Lane.NORMAL]
+TOGETHER_MAX = 10  # events of one report that travel together
 
 
 class EventWriter:
     """`await writer.submit(message)` returns once the message is committed (or raises)."""
 
-    def __init__(self, *, max_batch: int = 500, max_wait_s: float = 0.002):
+    def __init__(self, *, max_batch: int = 500, max_wait_s: float = 0.010, gap_s: float = 0.002):
         self.lanes = {
             Lane.LIFE_SAFETY: _LaneWriter("life-safety", max_batch=50, max_wait_s=0.0),
-            Lane.NORMAL: _LaneWriter("normal", max_batch=max_batch, max_wait_s=max_wait_s),
+            GATE: _LaneWriter("gate", max_batch=50, max_wait_s=0.0),
+            Lane.NORMAL: _LaneWriter("normal", max_batch=max_batch, max_wait_s=max_wait_s, gap_s=gap_s),
         }
 
     async def start(self) -> None:
@@ -95,11 +128,44 @@ class EventWriter:
         for lane in self.lanes.values():
             await lane.stop()
 
+    @staticmethod
+    def _lane(message: Incoming) -> str:
+        if message.type in WAITED_ON:
+            return GATE
+        return Lane.LIFE_SAFETY if types.lane_of(message.type) == Lane.LIFE_SAFETY else Lane.NORMAL
+
     async def submit(self, message: Incoming) -> Stored:
-        lane = Lane.LIFE_SAFETY if types.lane_of(message.type) == Lane.LIFE_SAFETY else Lane.NORMAL
-        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        await self.lanes[lane].queue.put((message, future))
-        return await future
+        return (await self.submit_batch([message]))[0]
 
     async def submit_many(self, messages: list[Incoming]) -> list[Stored]:
-        return list(await asyncio.gather(*(self.submit(m) for m in messages)))
+        """The events of one device message (an NB-IoT report: smoke and battery): stored together,
+        in the most urgent lane among them. Split over lanes they would wait for one another on
+        the device's state row, and the smoke alarm for the battery reading's batch."""
+        return await self.submit_batch(messages, together=True)
+
+    async def submit_batch(self, messages: list[Incoming], *, together: bool = False) -> list[Stored]:
+        """Store `messages` (each lane in its own transaction); results in the same order.
+
+        Raises if a lane's transaction failed: none of that lane's messages may be acknowledged."""
+        if not messages:
+            return []
+        loop = asyncio.get_running_loop()
+        by_lane: dict[str, list[int]] = {}
+        lanes = [self._lane(m) for m in messages]
+        if together and len(messages) <= TOGETHER_MAX:  # not a backlog of a thousand readings
+            lanes = [min(lanes, key=URGENCY.index)] * len(messages)
+        for i, lane in enumerate(lanes):
+            by_lane.setdefault(lane, []).append(i)
+        waits = []
+        for lane, positions in by_lane.items():
+            future: asyncio.Future[list[Stored]] = loop.create_future()
+            self.lanes[lane].queue.put_nowait(([messages[i] for i in positions], future))
+            waits.append((positions, future))
+        outcomes = await asyncio.gather(*(future for _, future in waits), return_exceptions=True)
+        results: list[Stored | None] = [None] * len(messages)
+        for (positions, _), outcome in zip(waits, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+            for i, stored in zip(positions, outcome, strict=True):
+                results[i] = stored
+        return results  # type: ignore[return-value]

@@ -7,16 +7,21 @@ import's single transaction). The domain rules come from places and people.
 
 from __future__ import annotations
 
+import math
+import re
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli.core.errors import Conflict, Forbidden, NotFound
 from linli.core.services import bulk_create_audited, compounds_where
-from linli.exchange.formats import Column, SheetRow, today
+from linli.devices.models import Device, DeviceType
+from linli.exchange.formats import Column, SheetRow, cell_text, is_blank, today
 from linli.exchange.places_lookup import (
     BUILDING,
     COMPOUND,
@@ -419,4 +424,130 @@ class VehicleImport(Importer):
         return {"vehicles": len(bulk_create_audited(Vehicle, self.vehicles))}
 
 
-IMPORTERS: dict[str, type[Importer]] = {i.kind: i for i in (BuildingImport, HouseImport, PersonImport, VehicleImport)}
+# Devices -------------------------------------------------------------------------------------
+
+DEVICE_TYPE, SERIAL, DEVICE_NAME, DEVICE_CODE, FLOOR, X_M, Y_M = (
+    "设备型号编码", "序列号", "设备名称", "设备编码", "楼层", "X坐标", "Y坐标")
+_DEVICE_CODE_RE = re.compile(r"^[a-z0-9-]+$")
+
+
+class DeviceImport(Importer):
+    """Devices registered one by one through `devices.services.register_device` (its checks and
+    audit), after the whole sheet was checked; any refusal rolls the whole import back."""
+
+    kind = "devices"
+    title = gettext_lazy("设备")
+    permission = "devices.add_device"
+    columns = (
+        _COMPOUND_COLUMN,
+        Column(BUILDING, False, gettext_lazy("安装在楼内时填写，楼栋须已登记"), example="3"),
+        Column(UNIT, False, gettext_lazy("填写单元时须同时填写楼号"), example="2"),
+        Column(FLOOR, False, gettext_lazy("地下层填负数，不能为 0，不能超出楼栋层数；填写楼层时须填写楼号"),
+               example="5", text=False),
+        Column(DEVICE_TYPE, True, gettext_lazy("设备型号的编码，如 smoke-nbiot、ground-lock-mqtt、barrier-linli"),
+               example="smoke-nbiot"),
+        Column(SERIAL, True, gettext_lazy("设备序列号（同一型号内不能重复），最多64个字符"), example="860000000000001"),
+        Column(DEVICE_NAME, True, gettext_lazy("最多60个字"), example="3号楼2单元5层烟感"),
+        Column(DEVICE_CODE, False, gettext_lazy("小写字母、数字和连字符；不填则由小区编码、型号编码和序列号生成"),
+               example=""),
+        Column(X_M, False, gettext_lazy("在小区平面图中的位置，单位：米"), example="35.5", text=False),
+        Column(Y_M, False, gettext_lazy("在小区平面图中的位置，单位：米"), example="12", text=False),
+    )
+    notes = (gettext_lazy("导入的设备为“已登记”状态；接入凭据在设备详情页签发。"),)
+
+    def check(self, rows: list[SheetRow]) -> None:
+        parsed = [(row, self._parse(row)) for row in rows]
+        compounds = CompoundLookup(self.actor, self.permission, (v["code"] for _row, v in parsed))
+        places = PlaceIndex(compounds.ids)
+        type_codes = {v["type"] for _row, v in parsed if v["type"]}
+        device_types = {t.code: t for t in DeviceType.objects.restrict(self.actor).filter(code__in=type_codes)}
+        serials = {v["serial"] for _row, v in parsed if v["serial"]}
+        existing_serials = set(Device.objects.filter(serial__in=serials).values_list("device_type_id", "serial"))
+        seen_serials: dict[tuple[int, str], int] = {}
+        seen_codes: dict[str, int] = {}
+        planned: list[tuple[SheetRow, dict[str, Any]]] = []
+        for row, v in parsed:
+            compound = compounds.resolve(row, v["code"])
+            device_type = device_types.get(v["type"]) if v["type"] else None
+            if v["type"] and device_type is None:
+                row.fail(DEVICE_TYPE, _("没有编码为“%(code)s”的设备型号") % {"code": v["type"]})
+            if device_type is not None and v["serial"]:
+                self.duplicate(row, SERIAL, (device_type.pk, v["serial"]), seen_serials, existing_serials,
+                               _("该型号下已登记此序列号"))
+            if compound is None or device_type is None:
+                continue
+            building = places.building(row, compound, v["building"]) if v["building"] else None
+            unit = places.unit(row, building, v["unit"]) if building is not None and v["unit"] else None
+            floor = v["floor"]
+            if building is not None and floor is not None and (
+                floor == 0 or floor > building.floors_above or floor < -building.floors_below
+            ):
+                row.fail(FLOOR, _("楼层超出该楼栋的范围（地上%(above)s层，地下%(below)s层）")
+                         % {"above": building.floors_above, "below": building.floors_below})
+            device_code = v["device_code"] or slugify(f"{compound.code}-{device_type.code}-{v['serial']}")[:64]
+            if row.ok:  # a repeated serial already repeats its generated code: one reason is enough
+                self.duplicate(row, DEVICE_CODE, device_code, seen_codes, set(), "")
+            if row.ok:
+                planned.append((row, {"compound": compound, "device_type": device_type, "serial": v["serial"],
+                                      "name": v["name"], "code": device_code, "building": building, "unit": unit,
+                                      "floor": floor, "x_m": v["x_m"], "y_m": v["y_m"]}))
+        taken = set(Device.objects.filter(code__in=[p["code"] for _row, p in planned]).values_list("code", flat=True))
+        self.devices = []
+        for row, fields in planned:
+            if fields["code"] in taken:
+                row.fail(DEVICE_CODE, _("设备编码“%(code)s”已被使用") % {"code": fields["code"]})
+            else:
+                self.devices.append((row.number, fields))
+        self.planned = {"devices": len(self.devices)}
+
+    def _parse(self, row: SheetRow) -> dict[str, Any]:
+        v: dict[str, Any] = {
+            "code": row.text(COMPOUND, required=True),
+            "building": place_number(row, BUILDING),
+            "unit": place_number(row, UNIT),
+            "floor": row.integer(FLOOR, minimum=-10, maximum=200),
+            "type": row.text(DEVICE_TYPE, required=True, max_length=40),
+            "serial": row.text(SERIAL, required=True, max_length=64),
+            "name": row.text(DEVICE_NAME, required=True, max_length=60),
+            "device_code": row.text(DEVICE_CODE, max_length=64).lower(),
+            "x_m": self._metres(row, X_M),
+            "y_m": self._metres(row, Y_M),
+        }
+        if v["device_code"] and not _DEVICE_CODE_RE.match(v["device_code"]):
+            row.fail(DEVICE_CODE, _("只能包含小写字母、数字和连字符"))
+        if not v["building"] and (v["unit"] or v["floor"] is not None):
+            row.fail(BUILDING, _("填写单元号或楼层时须填写楼号"))
+        return v
+
+    @staticmethod
+    def _metres(row: SheetRow, column: str) -> float | None:
+        raw = row.cells.get(column)
+        if is_blank(raw):
+            return None
+        try:
+            value = float(cell_text(raw).removesuffix("米").removesuffix("m").strip())
+        except ValueError:
+            value = float("nan")
+        if not math.isfinite(value) or abs(value) > 100_000:
+            row.fail(column, _("应为数字（单位：米）"))
+            return None
+        return value
+
+    def write(self) -> dict[str, int]:
+        from linli.devices.services import register_device
+
+        for number, fields in self.devices:
+            try:
+                register_device(actor=self.actor, **fields)
+            except ValidationError as exc:
+                # Checked above, so only a rule the check does not know can land here; the import
+                # is one transaction and the Conflict rolls all of it back.
+                raise Conflict(_("第%(row)s行：%(reason)s") % {"row": number, "reason": " ".join(exc.messages)}) from exc
+            except (Conflict, Forbidden, NotFound) as exc:
+                raise Conflict(_("第%(row)s行：%(reason)s") % {"row": number, "reason": str(exc)}) from exc
+        return {"devices": len(self.devices)}
+
+
+IMPORTERS: dict[str, type[Importer]] = {
+    i.kind: i for i in (BuildingImport, HouseImport, PersonImport, VehicleImport, DeviceImport)
+}

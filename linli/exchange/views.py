@@ -20,7 +20,7 @@ from linli.places import selectors as places
 # Names of the counts in an import report, for people.
 COUNT_LABELS = {"buildings": gettext_lazy("楼栋"), "units": gettext_lazy("单元"), "houses": gettext_lazy("房屋"),
                 "persons": gettext_lazy("人员"), "residencies": gettext_lazy("居住关系"),
-                "vehicles": gettext_lazy("车辆")}
+                "vehicles": gettext_lazy("车辆"), "devices": gettext_lazy("设备")}
 
 
 def _counts(counts: dict[str, int]) -> list[tuple[str, int]]:

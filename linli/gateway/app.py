@@ -3,6 +3,11 @@
 Other ingresses (MQTT) join through `INGRESSES`: each is an async callable taking the
 `GatewayContext` and returning an async stop callable, started after the writer and the
 directory are ready and stopped before them.
+
+`--workers N` runs N such processes under a small supervisor: they share the HTTP port
+(SO_REUSEPORT, the kernel spreads connections) and split the MQTT load through the shared
+subscription, each with its own broker session. Periodic work (health watch, rule timers,
+escalation, command sending) runs in worker 0 only, so nothing is done twice.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ class GatewayContext:
     directory: DeviceDirectory
     stops: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     mqtt: Any = None  # the MQTT ingress when a broker is configured (sends device commands)
+    worker: int = 0  # index under `--workers`; 0 also runs the periodic work
+    workers: int = 1  # how many there are (the MQTT ingress shares its subscription when more than one)
 
 
 Ingress = Callable[[GatewayContext], Awaitable[Callable[[], Awaitable[None]]]]
@@ -42,29 +49,45 @@ INGRESSES: list[Ingress] = []
 
 
 def builtin_ingresses() -> list[Ingress]:
+    from linli.alarms.escalation import start_escalation_watch
     from linli.automations.timers import start_timer_loop
+    from linli.devices.commands import start_command_sender
     from linli.devices.watch import start_health_watch
+    from linli.events.retention import start_purge_job
     from linli.gateway.mqtt import start_mqtt_ingress  # late: mqtt imports this module
+    from linli.notify.dispatcher import start_dispatcher
 
-    return [start_mqtt_ingress, start_health_watch, start_timer_loop]
+    # The command sender after MQTT: it publishes through the ingress MQTT set on the context.
+    return [start_mqtt_ingress, start_command_sender, start_health_watch, start_timer_loop, start_escalation_watch,
+            start_purge_job, start_dispatcher]
 
 
 def default_port() -> int:
     return int(os.environ.get(PORT_ENV, DEFAULT_PORT))
 
 
+def every_worker_ingresses() -> set[Ingress]:
+    """Ingresses every worker runs; the others (periodic work) run in worker 0 only."""
+    from linli.gateway.mqtt import start_mqtt_ingress
+
+    return {start_mqtt_ingress}
+
+
 async def start_ingresses(context: GatewayContext) -> None:
+    everywhere = every_worker_ingresses()
     for ingress in [*builtin_ingresses(), *INGRESSES]:
+        if context.worker and ingress not in everywhere:
+            continue
         context.stops.append(await ingress(context))
 
 
-async def start_core() -> GatewayContext:
+async def start_core(worker: int = 0, workers: int = 1) -> GatewayContext:
     writer = EventWriter()
     await writer.start()
     directory = DeviceDirectory()
     await asyncio.to_thread(directory.load)
     directory.start_polling()
-    return GatewayContext(writer=writer, directory=directory)
+    return GatewayContext(writer=writer, directory=directory, worker=worker, workers=workers)
 
 
 async def stop_core(context: GatewayContext) -> None:
@@ -77,8 +100,8 @@ async def stop_core(context: GatewayContext) -> None:
     await context.writer.stop()
 
 
-async def serve(host: str, port: int) -> None:
-    context = await start_core()
+async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reuse_port: bool = False) -> None:
+    context = await start_core(worker, workers)
     runner = web.AppRunner(build_app(writer=context.writer, directory=context.directory), access_log=None)
     await runner.setup()
     stopped = asyncio.Event()
@@ -88,17 +111,24 @@ async def serve(host: str, port: int) -> None:
             loop.add_signal_handler(sig, stopped.set)
     try:
         await start_ingresses(context)
-        await web.TCPSite(runner, host, port).start()
-        log.info("gateway listening on %s:%d with %d devices", host, port, len(context.directory.by_code))
-        print(f"Linli gateway: http://{host}:{port}/healthz", flush=True)
+        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
+        log.info("gateway worker %d listening on %s:%d with %d devices", worker, host, port,
+                 len(context.directory.by_code))
+        if worker == 0:
+            print(f"Linli gateway: http://{host}:{port}/healthz", flush=True)
         await stopped.wait()
     finally:
         await runner.cleanup()
         await stop_core(context)
 
 
-def run_gateway(host: str, port: int) -> None:
+def run_gateway(host: str, port: int, workers: int = 1) -> None:
     from linli.core.runtime import settle_after_startup
 
-    settle_after_startup()
-    asyncio.run(serve(host, port))
+    if workers <= 1:
+        settle_after_startup()
+        asyncio.run(serve(host, port))
+        return
+    from linli.gateway.supervisor import supervise
+
+    supervise(host, port, workers)

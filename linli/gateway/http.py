@@ -10,11 +10,9 @@ import asyncio
 import json
 import logging
 import time
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -22,6 +20,7 @@ from linli.devices.adapters import nbiot_webhook
 from linli.devices.adapters.base import AdapterError, EvidenceFile, PushRequest, adapters
 from linli.devices.directory import DeviceDirectory, DeviceRef
 from linli.devices.models import Lifecycle, Protocol
+from linli.events import media
 from linli.events.pipeline import dead_letter
 from linli.events.writer import EventWriter
 
@@ -69,27 +68,32 @@ def _authenticate(request: web.Request, code: str, protocol: str | None) -> Devi
 
 
 def _write_files(files: list[EvidenceFile]) -> None:
-    root = Path(settings.MEDIA_ROOT)
+    # Before the events are stored, so no event ever names a missing file; files of messages that
+    # then fail or turn out duplicates are swept as orphans by the retention purge.
     for file in files:
-        path = root / file.relpath
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(file.data)
+        media.save(file.relpath, file.data)
 
 
-def _dead_letter_in_thread(**fields: Any) -> None:
+def _dead_letter_in_thread(**fields: Any) -> bool:
     close_old_connections()
     try:
         dead_letter(**fields)
-    except Exception as exc:  # the database is away: the 4xx still goes out; the log keeps the reason
+    except Exception as exc:
         log.warning("dead letter not stored (%s): %s", type(exc).__name__, fields.get("reason"))
+        return False
+    return True
 
 
 async def _refuse(request: web.Request, source: str, body: bytes, refusal: Refusal) -> web.Response:
     device = refusal.device
-    await asyncio.to_thread(_dead_letter_in_thread, source=source, reason=refusal.reason, raw=body,
-                            detail=refusal.detail, headers=dict(request.headers),
-                            device_id=device.id if device else None,
-                            compound_id=device.compound_id if device else None)
+    kept = await asyncio.to_thread(_dead_letter_in_thread, source=source, reason=refusal.reason, raw=body,
+                                   detail=refusal.detail, headers=dict(request.headers),
+                                   device_id=device.id if device else None,
+                                   compound_id=device.compound_id if device else None)
+    if not kept:
+        # The database is away, so the refusal could not be kept: the device resends and the
+        # message is refused, and kept, once the database is back. Never dropped unseen.
+        return web.json_response({"error": "database unavailable, resend later"}, status=503)
     return web.json_response({"error": refusal.reason}, status=refusal.status)
 
 

@@ -9,12 +9,14 @@ acknowledged and the message is retried.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import json
 import logging
 import os
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -22,16 +24,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-import paho.mqtt.client as mqtt
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from linli.devices.mosquitto import DEFAULT_PORT, GATEWAY_USERNAME, LOOPBACK, TOPIC_ROOT, gateway_password
 from linli.events import types
-from linli.events.pipeline import Incoming, dead_letter, store
+from linli.events.pipeline import Incoming, dead_letters, store
 from linli.events.writer import EventWriter
+from linli.gateway.mqtt_client import FAILURE, MqttClient, MqttError, message_expiry
 
 if TYPE_CHECKING:
     from linli.gateway.app import GatewayContext
@@ -51,12 +51,19 @@ KEEPALIVE_S = 30
 RECONNECT_MIN_S, RECONNECT_MAX_S = 1, 30
 STORE_RETRY_MIN_S, STORE_RETRY_MAX_S = 0.5, 10.0
 SESSION_EXPIRY_S = 3600  # unacknowledged messages wait this long for a restarted gateway
-RECEIVE_MAXIMUM = 1000  # QoS 1 messages the broker may have in flight to us: the writer's batch size
+RECEIVE_MAXIMUM = 1000  # QoS 1 messages the broker may have in flight to us (unacknowledged)
+BATCH_MAX = 500  # messages handed to the writer at once (its batch size)
+BATCHES_IN_FLIGHT = 4  # batches being stored at once: the next is parsed while one commits
 DIRECTORY_TTL_S = 30.0  # a disabled device stops being accepted within this long
 PUBLISH_TIMEOUT_S = 10.0
 HOST_ENV = "LINLI_MQTT_HOST"  # set it to turn the MQTT ingress on
+CLIENT_ID_ENV = "LINLI_MQTT_CLIENT_ID"
+SHARED_ENV = "LINLI_MQTT_SHARED"  # 1: share the load with other gateway replicas; 0: do not; unset: if --workers > 1
 # The database is away (restart, network): worth waiting for. Anything else is about the message.
 RETRYABLE = (OperationalError, InterfaceError)
+
+
+_Received = tuple[str, bytes, int | None, int, int]  # topic, payload, packet id, QoS, connection
 
 
 @dataclass(frozen=True)
@@ -68,14 +75,29 @@ class MqttSettings:
     # Stable per replica, so a restarted gateway resumes its session and gets what it had not acked.
     client_id: str = ""
     tls_ca: str | None = None
+    # Split the load with other gateways ($share). Mosquitto 2.0 does not keep shared
+    # subscriptions over its own restart (a plain one it does): until the gateways subscribe
+    # again it answers devices "no matching subscribers" and drops their messages. So a lone
+    # gateway subscribes plainly, and only several share (see docs/mqtt.md).
+    shared: bool = True
 
     @classmethod
-    def from_env(cls) -> MqttSettings:
+    def from_env(cls, *, replicas: int = 1) -> MqttSettings:
+        shared = os.environ.get(SHARED_ENV, "")
         return cls(host=os.environ.get(HOST_ENV, LOOPBACK),
                    port=int(os.environ.get("LINLI_MQTT_PORT", str(DEFAULT_PORT))),
                    password=gateway_password(),
-                   client_id=os.environ.get("LINLI_MQTT_CLIENT_ID", f"linli-gateway-{socket.gethostname()}"),
-                   tls_ca=os.environ.get("LINLI_MQTT_TLS_CA") or None)
+                   client_id=os.environ.get(CLIENT_ID_ENV) or default_client_id(),
+                   tls_ca=os.environ.get("LINLI_MQTT_TLS_CA") or None,
+                   shared=shared == "1" if shared in ("0", "1") else replicas > 1)
+
+    @property
+    def up_filter(self) -> str:
+        return SHARED_UP_FILTER if self.shared else UP_FILTER
+
+
+def default_client_id() -> str:
+    return f"linli-gateway-{socket.gethostname()}"
 
 
 class KnownDevice(Protocol):
@@ -194,7 +216,7 @@ def build_incoming(device: KnownDevice, kind: str, raw: bytes, *, now: dt.dateti
         return Incoming(device.id, device.compound_id, types.STATUS,
                         f"status-{int(now.timestamp() * 1000)}", now, body)
     event_type = body.get("type")
-    if event_type not in types.ALL:
+    if event_type not in types.FROM_DEVICES:
         raise Rejected("unknown event type", str(event_type)[:100])
     payload = body.get("payload", {})
     if not isinstance(payload, dict):
@@ -204,7 +226,11 @@ def build_incoming(device: KnownDevice, kind: str, raw: bytes, *, now: dt.dateti
 
 
 class MqttIngress:
-    """The gateway's MQTT side: subscribe (shared), store, acknowledge; and send commands."""
+    """The gateway's MQTT side: subscribe (shared), store, acknowledge; and send commands.
+
+    Everything runs on the gateway's event loop: the client parses what arrives, the
+    consumer hands it to the writer in batches, and the acknowledgements of a committed batch
+    go back in one write."""
 
     def __init__(self, *, writer: EventWriter, settings: MqttSettings, directory: DeviceFinder | None = None):
         self.writer = writer
@@ -214,138 +240,189 @@ class MqttIngress:
         # Counters for health checks and tests: stored (or found duplicate), dead-lettered, PUBACKs sent.
         self.stored = self.dead_letters = self.acknowledged = 0
         self._stopping = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._client: mqtt.Client | None = None
+        self._client: MqttClient | None = None
         self._tasks: set[asyncio.Task] = set()
+        self._inbox: collections.deque[_Received] = collections.deque()
+        self._arrived = asyncio.Event()
+        self._slots = asyncio.Semaphore(BATCHES_IN_FLIGHT)
+        self._background: list[asyncio.Task] = []
         # Lookups and dead letters: one thread with its own database connection.
         self._db = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-mqtt-db")
 
     async def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
+        """Connect in the background (and reconnect whenever the broker goes away)."""
+        loop = asyncio.get_running_loop()
         client_id = self.settings.client_id or f"linli-gateway-{uuid.uuid4().hex[:12]}"
-        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                             manual_ack=True)
-        client.username_pw_set(self.settings.username, self.settings.password)
-        if self.settings.tls_ca:
-            client.tls_set(ca_certs=self.settings.tls_ca)
-        client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)
-        client.on_connect = self._on_connect
-        client.on_disconnect = self._on_disconnect
-        client.on_message = self._on_message
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = SESSION_EXPIRY_S
-        props.ReceiveMaximum = RECEIVE_MAXIMUM
-        # connect_async + loop_start: paho's network thread connects, and reconnects with
-        # backoff whenever the broker goes away (also when it is not up yet).
-        client.connect_async(self.settings.host, self.settings.port, keepalive=KEEPALIVE_S, clean_start=False,
-                             properties=props)
-        self._client = client
-        client.loop_start()
+        # A persistent session: after a gateway restart the broker hands over what we had not acknowledged.
+        self._client = MqttClient(client_id=client_id, username=self.settings.username,
+                                  password=self.settings.password, keepalive_s=KEEPALIVE_S, clean_start=False,
+                                  session_expiry_s=SESSION_EXPIRY_S, receive_maximum=RECEIVE_MAXIMUM,
+                                  manual_ack=True, on_message=self._on_message)
+        self._background = [loop.create_task(self._consume(), name="mqtt-consumer"),
+                            loop.create_task(self._stay_connected(), name="mqtt-connection")]
 
     async def stop(self) -> None:
         self._stopping = True
-        if self._client is not None:
-            self._client.disconnect()
-            self._client.loop_stop()
-            self._client = None
-        for task in list(self._tasks):
+        for task in self._background:
             task.cancel()
-        for task in list(self._tasks):
+        for task in self._background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._client is not None and self._client.connected:
+            await self._client.disconnect()
         self._db.shutdown(wait=True)
 
-    # paho's network thread ------------------------------------------------------------------
+    def _tls(self) -> ssl.SSLContext | None:
+        if not self.settings.tls_ca:
+            return None
+        return ssl.create_default_context(cafile=self.settings.tls_ca)
 
-    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
-        if reason_code.is_failure:
-            log.warning("mqtt: broker refused the gateway: %s", reason_code)
-            return
-        client.subscribe(SHARED_UP_FILTER, qos=QOS)
-        log.info("mqtt: connected to %s:%d", self.settings.host, self.settings.port)
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self.connected.set)
+    async def _stay_connected(self) -> None:
+        client = self._client
+        assert client is not None
+        delay = RECONNECT_MIN_S
+        while not self._stopping:
+            try:
+                await client.connect(self.settings.host, self.settings.port, ssl_context=self._tls())
+                wanted = self.settings.up_filter
+                granted = await client.subscribe(wanted, qos=QOS)
+                if granted >= FAILURE:
+                    log.warning("mqtt: broker refused the subscription (0x%02x)", granted)
+                # A session kept from a run with the other setting must not deliver everything twice.
+                await client.unsubscribe(UP_FILTER if wanted == SHARED_UP_FILTER else SHARED_UP_FILTER)
+            except (OSError, MqttError, TimeoutError) as exc:
+                log.warning("mqtt: cannot connect to %s:%d (%s); retrying in %ds", self.settings.host,
+                            self.settings.port, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RECONNECT_MAX_S)
+                continue
+            delay = RECONNECT_MIN_S
+            log.info("mqtt: connected to %s:%d", self.settings.host, self.settings.port)
+            self.connected.set()
+            assert client.closed is not None
+            await asyncio.shield(client.closed)  # cancelling us must not cancel the client's future
+            self.connected.clear()
+            if not self._stopping:
+                log.warning("mqtt: disconnected; reconnecting")
+                await asyncio.sleep(RECONNECT_MIN_S)
 
-    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any,
-                       properties: Any) -> None:
-        if not self._stopping:
-            log.warning("mqtt: disconnected (%s); reconnecting", reason_code)
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self.connected.clear)
+    def _on_message(self, topic: str, payload: bytes, packet_id: int | None, qos: int, generation: int) -> None:
+        # Called by the client as packets are parsed; the consumer wakes once per burst.
+        self._inbox.append((topic, payload, packet_id, qos, generation))
+        self._arrived.set()
 
-    def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
-        # Hand over plain values: the handler runs later, on the event loop's thread.
-        args = (message.topic, bytes(message.payload), message.mid, message.qos)
-        assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._spawn, *args)
+    async def _consume(self) -> None:
+        """Take what arrived in batches; up to BATCHES_IN_FLIGHT are being stored at once."""
+        while True:
+            await self._arrived.wait()
+            self._arrived.clear()
+            while self._inbox:
+                await self._slots.acquire()
+                batch: list[_Received] = []
+                while self._inbox and len(batch) < BATCH_MAX:
+                    batch.append(self._inbox.popleft())
+                task = asyncio.get_running_loop().create_task(self._handle(batch))
+                self._tasks.add(task)
+                task.add_done_callback(self._batch_done)
 
-    # the event loop -------------------------------------------------------------------------
+    def _batch_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
 
-    def _spawn(self, topic: str, raw: bytes, mid: int, qos: int) -> None:
-        task = asyncio.get_running_loop().create_task(self._handle(topic, raw, mid, qos))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _handle(self, topic: str, raw: bytes, mid: int, qos: int) -> None:
+    async def _handle(self, batch: list[_Received]) -> None:
         delay = STORE_RETRY_MIN_S
         while True:
             try:
-                await self._store_or_dead_letter(topic, raw)
+                stored, dead = await self._store_or_dead_letter(batch)
                 break
-            except RETRYABLE as exc:  # database unreachable: keep the message unacknowledged and retry
-                log.warning("mqtt: message not stored (%s); retrying in %.1fs", type(exc).__name__, delay)
+            except RETRYABLE as exc:  # database unreachable: keep the messages unacknowledged and retry
+                log.warning("mqtt: %d messages not stored (%s); retrying in %.1fs", len(batch), type(exc).__name__,
+                            delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, STORE_RETRY_MAX_S)
+            except Exception:  # not even the dead letters could be written: say so loudly, do not loop forever
+                log.exception("mqtt: %d messages could be neither stored nor dead-lettered", len(batch))
+                stored, dead = 0, 0
+                break
+        self.stored += stored
+        self.dead_letters += dead
         client = self._client
         if client is not None:
-            client.ack(mid, qos)
-            self.acknowledged += 1
+            # Only what came on the current connection; the rest the broker redelivers.
+            generation = client.generation
+            self.acknowledged += client.ack([m[2] for m in batch if m[3] and m[4] == generation], generation)
 
-    async def _store_or_dead_letter(self, topic: str, raw: bytes) -> None:
+    async def _store_or_dead_letter(self, batch: list[_Received]) -> tuple[int, int]:
+        """Store the good messages of `batch` and dead-letter the rest: (stored, dead-lettered)."""
         loop = asyncio.get_running_loop()
-        device: KnownDevice | None = None
-        try:
-            code, kind = parse_topic(topic)
-            device = await loop.run_in_executor(self._db, self._lookup, code)
-            if device is None:
-                raise Rejected("unknown or disabled device", code[:64])
-            incoming = build_incoming(device, kind, raw, now=timezone.now())
-        except Rejected as rejected:
-            await loop.run_in_executor(self._db, self._dead_letter, topic, raw, rejected, device)
-            self.dead_letters += 1
-            return
-        try:
-            await self.writer.submit(incoming)
-        except RETRYABLE:
-            raise
-        except Exception as exc:
-            # The database refused the batch this message was in (e.g. a value PostgreSQL cannot
-            # hold): store it alone, so one bad message neither blocks nor sinks the others.
+        codes = []
+        for topic, *_ in batch:
             try:
-                await loop.run_in_executor(self._db, _store_alone, incoming)
+                codes.append(parse_topic(topic))
+            except Rejected as rejected:
+                codes.append(rejected)
+        wanted = {c[0] for c in codes if isinstance(c, tuple)}
+        if isinstance(self.directory, DeviceLookup):  # may query the database: in a thread
+            found = await loop.run_in_executor(self._db, self._lookup_many, wanted)
+        else:  # the gateway's in-memory directory
+            found = {code: self.directory.device_for_code(code) for code in wanted}
+        now = timezone.now()
+        good: list[tuple[Incoming, str, bytes, KnownDevice]] = []
+        rejects: list[tuple[str, bytes, Rejected, KnownDevice | None]] = []
+        for (topic, raw, *_), parsed in zip(batch, codes, strict=True):
+            device = None
+            try:
+                if isinstance(parsed, Rejected):
+                    raise parsed
+                code, kind = parsed
+                device = found.get(code)
+                if device is None:
+                    raise Rejected("unknown or disabled device", code[:64])
+                good.append((build_incoming(device, kind, raw, now=now), topic, raw, device))
+            except Rejected as rejected:
+                rejects.append((topic, raw, rejected, device))
+        if good:
+            try:
+                await self.writer.submit_batch([g[0] for g in good])
             except RETRYABLE:
                 raise
-            except Exception:
-                rejected = Rejected("not storable", type(exc).__name__, device)
-                await loop.run_in_executor(self._db, self._dead_letter, topic, raw, rejected, device)
-                self.dead_letters += 1
-                return
-        self.stored += 1
+            except Exception as exc:
+                # The database refused the batch for its content (e.g. a value PostgreSQL cannot
+                # hold): store each message alone, so one bad message neither blocks nor sinks the others.
+                refused = await loop.run_in_executor(self._db, _store_each, [g[0] for g in good])
+                for incoming, topic, raw, device in good:
+                    if incoming in refused:
+                        rejects.append((topic, raw, Rejected("not storable", type(exc).__name__, device), device))
+        if rejects:
+            await loop.run_in_executor(self._db, self._dead_letter_many, rejects)
+        return len(batch) - len(rejects), len(rejects)
 
     def _lookup(self, code: str) -> KnownDevice | None:
         close_old_connections()
         return self.directory.device_for_code(code)
 
-    def _dead_letter(self, topic: str, raw: bytes, rejected: Rejected, device: KnownDevice | None) -> None:
+    def _lookup_many(self, codes: set[str]) -> dict[str, KnownDevice | None]:
         close_old_connections()
-        dead_letter(source=DEAD_LETTER_SOURCE, reason=rejected.reason, detail=rejected.detail, raw=raw,
-                    headers={"topic": topic[:200]}, device_id=device.id if device else None,
-                    compound_id=device.compound_id if device else None)
+        return {code: self.directory.device_for_code(code) for code in codes}
+
+    def _dead_letter_many(self, rejects: list[tuple[str, bytes, Rejected, KnownDevice | None]]) -> None:
+        close_old_connections()
+        dead_letters([{"source": DEAD_LETTER_SOURCE, "reason": rejected.reason, "detail": rejected.detail,
+                       "raw": raw, "headers": {"topic": topic[:200]},
+                       "device_id": device.id if device else None,
+                       "compound_id": device.compound_id if device else None}
+                      for topic, raw, rejected, device in rejects])
 
     # commands -------------------------------------------------------------------------------
 
     async def send_command(self, device_code: str, name: str, params: dict[str, Any] | None = None, *,
-                           ttl_s: int = 60, issued_by: str = "") -> str:
+                           ttl_s: int = 60, issued_by: str = "", command_id: str | None = None) -> str:
         """Publish a command on the device's down topic; returns its id once the broker has it.
 
         The device answers on up/ack with the same command_id; a command past `expires_at` must
@@ -358,19 +435,19 @@ class MqttIngress:
         if client is None or not self.connected.is_set():
             # Refuse rather than queue: the caller (an automation, a guard) must know now.
             raise ConnectionError("not connected to the MQTT broker")
-        command_id = uuid.uuid4().hex
+        command_id = command_id or uuid.uuid4().hex  # queued commands bring theirs (devices/commands.py)
         expires_at = timezone.now() + dt.timedelta(seconds=ttl_s)
         body = {"command_id": command_id, "name": name, "params": params or {},
                 "expires_at": expires_at.isoformat(), "issued_by": issued_by}
-        props = Properties(PacketTypes.PUBLISH)
-        props.MessageExpiryInterval = ttl_s
-        info = client.publish(command_topic(device_code), json.dumps(body, ensure_ascii=False), qos=QOS,
-                              properties=props)
-        if info.rc != mqtt.MQTT_ERR_SUCCESS:
-            raise ConnectionError(f"publish failed: {mqtt.error_string(info.rc)}")
-        await loop.run_in_executor(None, info.wait_for_publish, PUBLISH_TIMEOUT_S)
-        if not info.is_published():
-            raise TimeoutError("the broker did not acknowledge the command")
+        # The MQTT 5 Message Expiry Interval: the broker drops it for a device that stays offline.
+        published = client.publish(command_topic(device_code), json.dumps(body, ensure_ascii=False).encode(),
+                                   qos=QOS, properties=message_expiry(ttl_s))
+        try:
+            reason = await asyncio.wait_for(asyncio.shield(published), PUBLISH_TIMEOUT_S)
+        except TimeoutError:
+            raise TimeoutError("the broker did not acknowledge the command") from None
+        if reason >= FAILURE:
+            raise ConnectionError(f"the broker refused the command (0x{reason:02x})")
         return command_id
 
 
@@ -379,7 +456,8 @@ async def start_mqtt_ingress(context: GatewayContext) -> Callable[[], Awaitable[
     if not os.environ.get(HOST_ENV):
         log.info("mqtt: %s not set, MQTT ingress off (HTTP push only)", HOST_ENV)
         return _nothing_to_stop
-    ingress = MqttIngress(writer=context.writer, settings=MqttSettings.from_env(), directory=context.directory)
+    settings = MqttSettings.from_env(replicas=getattr(context, "workers", 1))
+    ingress = MqttIngress(writer=context.writer, settings=settings, directory=context.directory)
     await ingress.start()
     context.mqtt = ingress  # so automations and the console can send commands
     return ingress.stop
@@ -389,9 +467,18 @@ async def _nothing_to_stop() -> None:
     return None
 
 
-def _store_alone(incoming: Incoming) -> None:
+def _store_each(messages: list[Incoming]) -> list[Incoming]:
+    """Store messages one transaction each; returns those the database refused for their content."""
     close_old_connections()
-    store([incoming])
+    refused = []
+    for incoming in messages:
+        try:
+            store([incoming])
+        except RETRYABLE:
+            raise
+        except Exception:
+            refused.append(incoming)
+    return refused
 
 
 def command_topic(device_code: str) -> str:

@@ -1,6 +1,20 @@
 from django.urls import path
 
-from linli.web.views import audit, auth, directory, home, houses, persons, places, tree
+from linli.web.views import (
+    alarms,
+    audit,
+    auth,
+    devices,
+    directory,
+    events,
+    health,
+    home,
+    houses,
+    persons,
+    places,
+    rules,
+    tree,
+)
 
 app_name = "web"
 urlpatterns = [
@@ -43,6 +57,37 @@ urlpatterns = [
     path("vehicles/new/", directory.vehicle_create, name="vehicle_create"),
     path("vehicles/<int:pk>/", directory.vehicle_detail, name="vehicle_detail"),
     path("vehicles/<int:pk>/edit/", directory.vehicle_edit, name="vehicle_edit"),
+    # Alarms and automation rules
+    path("alarms/", alarms.alarm_list, name="alarm_list"),
+    path("alarms/board/", alarms.alarm_board, name="alarm_board"),
+    path("alarms/board/rows/", alarms.alarm_board_rows, name="alarm_board_rows"),
+    path("alarms/<int:pk>/", alarms.alarm_detail, name="alarm_detail"),
+    path("alarms/<int:pk>/evidence/<int:index>/", alarms.alarm_evidence, name="alarm_evidence"),
+    path("alarms/<int:pk>/acknowledge/", alarms.alarm_acknowledge, name="alarm_acknowledge"),
+    path("alarms/<int:pk>/dispatch/", alarms.alarm_dispatch, name="alarm_dispatch"),
+    path("alarms/<int:pk>/resolve/", alarms.alarm_resolve, name="alarm_resolve"),
+    path("alarms/<int:pk>/arrive/", alarms.alarm_arrive, name="alarm_arrive"),
+    path("alarms/<int:pk>/comments/", alarms.alarm_comment, name="alarm_comment"),
+    path("rules/", rules.rule_list, name="rule_list"),
+    path("rules/new/", rules.rule_templates, name="rule_templates"),
+    path("rules/new/custom/", rules.rule_create, name="rule_create"),
+    path("rules/new/<slug:key>/", rules.rule_install, name="rule_install"),
+    path("rules/<int:pk>/", rules.rule_detail, name="rule_detail"),
+    path("rules/<int:pk>/edit/", rules.rule_edit, name="rule_edit"),
+    path("rules/<int:pk>/toggle/", rules.rule_toggle, name="rule_toggle"),
+    path("rules/<int:pk>/delete/", rules.rule_delete, name="rule_delete"),
+    # Devices, their health and the event log
+    path("devices/", devices.device_list, name="device_list"),
+    path("devices/new/", devices.device_create, name="device_create"),
+    path("devices/health/", health.device_health, name="device_health"),
+    path("devices/<int:pk>/", devices.device_detail, name="device_detail"),
+    path("devices/<int:pk>/edit/", devices.device_edit, name="device_edit"),
+    path("devices/<int:pk>/lifecycle/", devices.device_lifecycle, name="device_lifecycle"),
+    path("devices/<int:pk>/credentials/", devices.device_credential, name="device_credential"),
+    path("devices/<int:pk>/commands/", devices.device_command, name="device_command"),
+    path("events/", events.event_list, name="event_list"),
+    path("events/<int:pk>/evidence/<int:index>/", events.event_evidence, name="event_evidence"),
+    path("events/dead-letters/", events.dead_letter_list, name="dead_letter_list"),
     # Audit
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/verify/", audit.audit_verify, name="audit_verify"),

@@ -19,11 +19,15 @@ import pytest
 from linli.accounts.models import RoleGrant, User
 from linli.alarms.models import Alarm
 from linli.api import api
+from linli.automations.models import Rule, RuleRun
 from linli.core.models import AuditEntry
 from linli.core.testing import ID_NUMBERS, PHONES, District, Side
 from linli.core.tests.apiclient import ApiClient
-from linli.devices.models import Device, DeviceType
+from linli.devices.models import Device, DeviceCommand, DeviceType
 from linli.events.models import DeadLetter, Event
+from linli.notify.models import Delivery, Notification, PushSubscription
+from linli.notify.testing import side_ids as notify_ids
+from linli.notify.testing import side_records as notify_records
 from linli.people import services as people
 from linli.people.models import Consent, Organisation, Person, RealUnit, Residency, Vehicle
 from linli.places.models import Building, Compound, Grid, House, Region, Unit
@@ -47,6 +51,8 @@ class Op:
     path_param: str = ""
     body: Callable[[Foreign, Side], dict] | None = None
     probes: tuple[Callable[[Foreign], dict], ...] = ()
+    path_of: str = ""  # the record the path parameter names, when it is not `resource` (a device's commands)
+    fixed: tuple[tuple[str, str], ...] = ()  # values for the other path parameters, e.g. ("index", "0")
 
 
 def _region_body(f: Foreign, own: Side) -> dict:
@@ -150,6 +156,9 @@ MATRIX: dict[str, Op] = {
     "list_devices": Op("list", "device", probes=(lambda f: {"compound_id": f.side.compound.pk},
                                                  lambda f: {"q": f.records["device"].code})),
     "get_device": Op("detail", "device", "device_id"),
+    # Health figures of a foreign compound are refused (404), like its records.
+    "get_device_health": Op("detail", "compound", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "list_device_outages": Op("detail", "device", "device_id"),
     "register_device": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk,
                                                          "device_type_id": f.records["device"].device_type_id,
                                                          "serial": "X-1", "name": "越权设备"}),
@@ -158,6 +167,7 @@ MATRIX: dict[str, Op] = {
     "list_events": Op("list", "event", probes=(lambda f: {"compound_id": f.side.compound.pk},
                                                lambda f: {"device_id": f.records["device"].pk})),
     "get_event": Op("detail", "event", "event_id"),
+    "get_event_evidence": Op("detail", "event", "event_id", fixed=(("index", "0"),)),
     "list_dead_letters": Op("list", "dead_letter", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
     "get_dead_letter": Op("detail", "dead_letter", "dead_letter_id"),
     "list_alarms": Op("list", "alarm", probes=(lambda f: {"compound_id": f.side.compound.pk},
@@ -167,15 +177,44 @@ MATRIX: dict[str, Op] = {
     "dispatch_alarm": Op("write", "alarm", "alarm_id", body=lambda f, own: {"assignee_id": own.users["guard"].pk}),
     "resolve_alarm": Op("write", "alarm", "alarm_id", body=lambda f, own: {"note": "越权"}),
     "comment_alarm": Op("write", "alarm", "alarm_id", body=lambda f, own: {"text": "越权"}),
+    "arrive_alarm": Op("write", "alarm", "alarm_id", body=lambda f, own: {"note": "越权"}),
+    "send_device_command": Op("write", "device", "device_id", body=lambda f, own: {"name": "self_test"}),
+    "list_device_commands": Op("list", "command", "device_id", path_of="device"),
+    "list_rules": Op("list", "rule", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                             lambda f: {"q": f.records["rule"].name})),
+    "get_rule": Op("detail", "rule", "rule_id"),
+    "create_rule": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk, "name": "越权规则",
+                                                     "definition": f.records["rule"].definition}),
+    "update_rule": Op("write", "rule", "rule_id", body=lambda f, own: {"enabled": True}),
+    "delete_rule": Op("write", "rule", "rule_id"),
+    "list_rule_runs": Op("list", "rule_run", "rule_id", path_of="rule"),
+    "list_rule_templates": Op("public"),
+    "install_rule_template": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk,
+                                                               "key": "smoke", "name": "越权模板"}),
     "list_audit_entries": Op("list", "audit_entry", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
     "get_audit_entry": Op("detail", "audit_entry", "entry_id"),
+    # Notifications: the outbox is scoped like alarms; inbox, push subscriptions and WeChat are the caller's own.
+    "list_notifications": Op("list", "notification", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                             lambda f: {"alarm_id": f.side.alarm.pk})),
+    "get_notification": Op("detail", "notification", "notification_id"),
+    "list_inbox": Op("list", "inbox", probes=(lambda f: {"unread": True},)),
+    "count_unread_inbox": Op("self"),
+    "mark_inbox_read": Op("write", "inbox", "delivery_id"),
+    "mark_inbox_all_read": Op("self"),
+    "get_webpush_key": Op("self"),
+    "subscribe_webpush": Op("self"),
+    "unsubscribe_webpush": Op("write", "push_subscription", "subscription_id"),
+    "bind_wechat": Op("self"),
+    "unbind_wechat": Op("self"),
 }
 
 MODELS = {"region": Region, "grid": Grid, "compound": Compound, "building": Building, "unit": Unit,
           "house": House, "person": Person, "residency": Residency, "organisation": Organisation,
           "real_unit": RealUnit, "vehicle": Vehicle, "consent": Consent, "audit_entry": AuditEntry,
           "staff": User, "grant": RoleGrant, "family": Person, "device": Device, "event": Event,
-          "dead_letter": DeadLetter, "device_type": DeviceType, "alarm": Alarm}
+          "dead_letter": DeadLetter, "device_type": DeviceType, "alarm": Alarm,
+          "command": DeviceCommand, "rule": Rule, "rule_run": RuleRun, "notification": Notification,
+          "inbox": Delivery, "push_subscription": PushSubscription}
 
 
 def operations() -> list[tuple[str, str, str]]:
@@ -212,9 +251,13 @@ def _side_ids(side: Side) -> dict[str, set[Any]]:
         "dead_letter": set(DeadLetter.objects.filter(compound=c).values_list("pk", flat=True)),
         "device_type": set(),  # the catalogue of types is shared reference data
         "alarm": set(Alarm.objects.filter(compound=c).values_list("pk", flat=True)),
+        "command": set(DeviceCommand.objects.filter(compound=c).values_list("pk", flat=True)),
+        "rule": set(Rule.objects.filter(compound=c).values_list("pk", flat=True)),
+        "rule_run": set(RuleRun.objects.filter(compound=c).values_list("pk", flat=True)),
         "staff": {u.pk for role, u in side.users.items() if role != "resident"},
         "grant": set(RoleGrant.objects.filter(user__in=[u for r, u in side.users.items() if r != "resident"])
                      .values_list("pk", flat=True)),
+        **notify_ids(side),
     }
 
 
@@ -227,7 +270,8 @@ def _staff_foreign(other: Side, other_tag: str) -> Foreign:
                "person_id_number": ID_NUMBERS[f"{other_tag}_owner"], "person_phone": PHONES[f"{other_tag}_owner"],
                "staff": other.users["guard"], "grant": other.users["guard"].grants.first(), "family": other.family,
                "device": other.device, "event": other.event, "dead_letter": other.dead_letter,
-               "alarm": other.alarm}
+               "alarm": other.alarm, "command": other.command, "rule": other.rule, "rule_run": other.rule_run,
+               **notify_records(other)}
     return Foreign(other, records, _side_ids(other))
 
 
@@ -241,7 +285,8 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> 
                "audit_entry": AuditEntry.objects.filter(compound=a.compound).order_by("id").first(),
                "person_id_number": ID_NUMBERS["a_neighbour"], "person_phone": PHONES["a_neighbour"],
                "staff": a.users["guard"], "grant": a.users["guard"].grants.first(), "family": neighbour,
-               "device": a.device, "event": a.event, "dead_letter": a.dead_letter, "alarm": a.alarm}
+               "device": a.device, "event": a.event, "dead_letter": a.dead_letter, "alarm": a.alarm,
+               "command": a.command, "rule": a.rule, "rule_run": a.rule_run, **notify_records(d.b)}
     ids = _side_ids(d.b)
     ids["house"] = ids["house"] | {a.other_house.pk}
     ids["person"] = ids["person"] | {neighbour.pk}
@@ -256,13 +301,19 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> 
     ids["event"] = set(Event.objects.values_list("pk", flat=True))
     ids["dead_letter"] = set(DeadLetter.objects.values_list("pk", flat=True))
     ids["alarm"] = set(Alarm.objects.values_list("pk", flat=True))
+    ids["command"] = set(DeviceCommand.objects.values_list("pk", flat=True))
+    ids["rule"] = set(Rule.objects.values_list("pk", flat=True))
+    ids["rule_run"] = set(RuleRun.objects.values_list("pk", flat=True))
+    ids["notification"] = set(Notification.objects.values_list("pk", flat=True))
     return Foreign(d.b, records, ids)
 
 
 def _fill(path: str, op: Op, foreign: Foreign) -> str:
     if not op.path_param:
         return path.removeprefix("/api")
-    record = foreign.records[op.resource]
+    record = foreign.records[op.path_of or op.resource]
+    for name, value in op.fixed:
+        path = path.replace("{" + name + "}", value)
     return path.replace("{" + op.path_param + "}", str(record.pk)).removeprefix("/api")
 
 
@@ -296,7 +347,7 @@ def _check_user(label: str, user: Any, own: Side, foreign: Foreign, failures: li
                     failures.append(f"{label} {op_id} {params}: sees {op.resource} {sorted(leaked)}")
             continue
         if op.kind == "detail":
-            response = client.get(url)
+            response = client.get(url, **(op.probes[0](foreign) if op.probes else {}))
             if response.status_code not in (403, 404):
                 failures.append(f"{label} {op_id}: {response.status_code} on a foreign {op.resource}")
             continue

@@ -54,10 +54,14 @@ def _get_operations(district) -> list[tuple[str, str]]:
               "person_id": a.owner.pk, "residency_id": a.residency.pk, "organisation_id": a.company.pk,
               "real_unit_id": a.real_unit.pk, "vehicle_id": a.vehicle.pk, "consent_id": a.consent.pk,
               "user_id": a.users["guard"].pk, "device_id": a.device.pk, "event_id": a.event.pk,
-              "dead_letter_id": a.dead_letter.pk, "alarm_id": a.alarm.pk}
+              "dead_letter_id": a.dead_letter.pk, "alarm_id": a.alarm.pk, "rule_id": a.rule.pk,
+              "index": 0}
     from linli.core.models import AuditEntry
 
     values["entry_id"] = AuditEntry.objects.filter(object_type="people.person").order_by("id").first().pk
+    from linli.notify.testing import side_records
+
+    values["notification_id"] = side_records(a)["notification"].pk
     out = []
     schema = api.get_openapi_schema()
     for path, item in schema["paths"].items():

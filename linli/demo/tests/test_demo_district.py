@@ -183,3 +183,24 @@ def test_loading_the_demo_twice_changes_nothing(demo):
     assert district.load_demo(scale=None, out=out) == {}
     assert "already loaded" in out.getvalue()
     assert Person.objects.count() == before
+
+
+def test_every_kind_of_device_hangs_in_the_showcase_with_secrets_for_the_simulator_and_the_seed_rules(demo):
+    from linli.automations.models import Rule
+    from linli.devices.models import Device, DeviceKind, Lifecycle
+    from linli.simulate.fleet import load_fleet
+
+    showcase = Compound.objects.get(name=district.SHOWCASE)
+    devices = Device.objects.filter(compound=showcase).select_related("device_type", "building", "unit")
+    assert {d.device_type.kind for d in devices} == set(DeviceKind.values)
+    assert {d.lifecycle for d in devices} == {Lifecycle.ACTIVE}
+    for d in devices:
+        assert (d.unit is None or d.unit.building_id == d.building_id) and (d.floor or 1) >= 1
+        assert d.x_m is not None or d.building is not None  # everything can be put on the map
+    fleet, _ = load_fleet()
+    assert {d.code for d in devices} <= {d.code for d in fleet}
+    fire_lane = Rule.objects.get(compound=showcase, definition__trigger__event_type="parking.space_occupancy")
+    watched = next(c["value"] for c in fire_lane.definition["conditions"] if c["field"] == "device.code")
+    assert set(watched) == set(devices.filter(name__startswith="消防通道", device_type__kind="parking_sensor")
+                               .values_list("code", flat=True))
+    assert "devices of 15 kinds" in demo["output"]

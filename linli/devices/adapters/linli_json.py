@@ -34,7 +34,7 @@ def _message(request: PushRequest, item: object, index: int):
     if not isinstance(message_id, str) or not message_id or len(message_id) > MESSAGE_ID_MAX:
         raise AdapterError(f"{where}message_id: required, a string of at most {MESSAGE_ID_MAX} characters")
     event_type = item.get("type")
-    if event_type not in types.ALL:
+    if event_type not in types.FROM_DEVICES:
         raise AdapterError(f"{where}type: unsupported event type {str(event_type)[:40]!r}")
     at = parse_iso(item.get("at"), field_name=f"{where}at")
     payload = item.get("payload", {})

@@ -61,3 +61,26 @@ def test_a_silent_device_raises_one_offline_alarm_which_closes_when_it_is_heard_
     assert sweep_and_alarm(timezone.now())[1] == [lock.pk]
     alarm.refresh_from_db()
     assert alarm.status == "resolved" and alarm.comments.get().text == "设备已恢复在线"
+
+
+def test_outages_record_when_a_device_was_down_and_for_what(lock):
+    from linli.devices.models import DeviceOutage
+
+    store([_heartbeat(lock, "h1")])
+    heard = DeviceState.objects.get(device=lock).last_seen_at
+    down_at = heard + health.offline_after(lock.device_type.heartbeat_s) + dt.timedelta(seconds=1)
+    health.sweep(down_at)
+    health.sweep(down_at + dt.timedelta(seconds=30))  # still down: no second outage
+    outage = DeviceOutage.objects.get(device=lock, cause="offline")
+    assert outage.started_at == down_at and outage.ended_at is None
+    store([_heartbeat(lock, "h2")])
+    outage.refresh_from_db()
+    assert outage.ended_at is not None  # heard again (simulated time ran ahead, so no ordering check)
+
+    store([Incoming(lock.pk, lock.compound_id, types.STATUS, "s1", timezone.now(), {"fault": True})])
+    fault = DeviceOutage.objects.get(device=lock, cause="fault")
+    assert fault.ended_at is None
+    store([Incoming(lock.pk, lock.compound_id, types.STATUS, "s2", timezone.now(), {"fault": False})])
+    fault.refresh_from_db()
+    assert fault.ended_at is not None
+    assert DeviceOutage.objects.filter(device=lock).count() == 2

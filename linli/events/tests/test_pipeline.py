@@ -63,3 +63,30 @@ def test_mqtt_passwords_use_mosquittos_pbkdf2_format():
     assert stored.startswith("$7$101$")
     assert mosquitto_verify("s3cret", stored)
     assert not mosquitto_verify("wrong", stored)
+
+
+def test_the_after_store_hooks_get_the_rows_exactly_as_stored(smoke_detector, monkeypatch):
+    from linli.events import pipeline
+
+    seen = []
+    monkeypatch.setattr(pipeline, "AFTER_STORE", [seen.extend])
+    store([_msg(smoke_detector, "h1"), _msg(smoke_detector, "h2", types.TELEMETRY), _msg(smoke_detector, "h1")])
+    assert [e.message_id for e in seen] == ["h1", "h2"]  # duplicates are not handed on
+    fields = [f.attname for f in Event._meta.concrete_fields]
+    for event in seen:
+        # Built without Model.__init__: every column must be there and equal to the stored row.
+        stored = Event.objects.get(pk=event.pk)
+        assert {f: getattr(event, f) for f in fields} == {f: getattr(stored, f) for f in fields}
+        assert not event._state.adding and event.device == smoke_detector
+
+
+def test_a_batch_of_dead_letters_is_one_insert_and_keeps_no_nul(db, django_assert_num_queries):
+    from linli.events.pipeline import dead_letters
+
+    with django_assert_num_queries(1):
+        dead_letters([{"source": "mqtt", "reason": "malformed JSON", "raw": b"{\x00oops", "headers": {"topic": "t"}},
+                      {"source": "mqtt", "reason": "unknown event type", "raw": "{}",
+                       "headers": {"Cookie": "c", "topic": "t"}}])
+    letters = {d.reason: d for d in DeadLetter.objects.filter(source="mqtt")}
+    assert letters["malformed JSON"].raw == "{\ufffdoops"
+    assert letters["unknown event type"].headers == {"topic": "t"}

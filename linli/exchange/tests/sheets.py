@@ -14,6 +14,7 @@ PERSON_HEADERS = ["小区编码", "姓名", "证件类型", "证件号码", "手
 HOUSE_HEADERS = ["小区编码", "楼号", "单元号", "房号", "楼层", "建筑面积", "套内面积", "用途", "居住状态"]
 BUILDING_HEADERS = ["小区编码", "楼号", "地上层数", "地下层数", "单元数", "高度", "是否有电梯"]
 VEHICLE_HEADERS = ["小区编码", "车牌号", "车牌颜色", "车主证件号码", "楼号", "单元号", "房号"]
+DEVICE_HEADERS = ["小区编码", "楼号", "单元号", "楼层", "设备型号编码", "序列号", "设备名称", "设备编码", "X坐标", "Y坐标"]
 
 
 def workbook(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:

@@ -12,6 +12,7 @@ from linli.exchange.importers import IMPORTERS
 from linli.exchange.services import import_template, import_workbook
 from linli.exchange.tests.sheets import (
     BUILDING_HEADERS,
+    DEVICE_HEADERS,
     HOUSE_HEADERS,
     PERSON_HEADERS,
     VEHICLE_HEADERS,
@@ -21,7 +22,7 @@ from linli.exchange.tests.sheets import (
 from linli.exchange.tests.test_imports import new_id
 
 HEADERS = {"buildings": BUILDING_HEADERS, "houses": HOUSE_HEADERS, "persons": PERSON_HEADERS,
-           "vehicles": VEHICLE_HEADERS}
+           "vehicles": VEHICLE_HEADERS, "devices": DEVICE_HEADERS}
 
 
 @pytest.mark.parametrize("kind", sorted(IMPORTERS))
@@ -58,6 +59,7 @@ def filled_rows(district) -> dict[str, list[list]]:
         "persons": [[code, "王五", "居民身份证", new_id(7), "13912340007", "户籍人口", "高龄老人", "3", "2", "501",
                      "同住人", "2022-10-01"]],
         "vehicles": [[code, "鲁B8888A", "蓝牌", ID_NUMBERS["a_family"], "3", "2", "501"]],
+        "devices": [[code, "3", "2", "5", "smoke-nbiot", "860000000000009", "3号楼2单元5层烟感", "", "35.5", "12"]],
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import queue
 import uuid
 from types import SimpleNamespace
@@ -191,11 +192,11 @@ class _FlakyWriter(EventWriter):
         super().__init__(max_batch=10, max_wait_s=0.001)
         self.failures = failures
 
-    async def submit(self, message):
+    async def submit_batch(self, messages):
         if self.failures > 0:
             self.failures -= 1
             raise OperationalError("database is restarting")
-        return await super().submit(message)
+        return await super().submit_batch(messages)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -224,7 +225,7 @@ def test_a_message_the_database_could_not_take_is_retried_not_acknowledged_and_n
 class _RefusingBatchWriter(EventWriter):
     """Every batch is refused for its content (as PostgreSQL would refuse one bad value)."""
 
-    async def submit(self, message):
+    async def submit_batch(self, messages):
         raise DataError("a value in this batch cannot be stored")
 
 
@@ -369,3 +370,53 @@ def test_the_gateway_hook_uses_the_shared_device_directory(locks, tmp_path, monk
         finally:
             lock.close()
     assert Event.objects.get(device=a, message_id="t1").payload == {"battery_v": 3.6}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lone_gateways_subscription_outlives_a_broker_restart(locks, tmp_path):
+    """Mosquitto keeps a plain subscription of a persistent session over its restart (not a shared
+    one): what a device sends before the gateway is back waits for it instead of being dropped."""
+    from linli.devices import mosquitto
+    from linli.devices.tests.test_mosquitto import Broker, free_port, mosquitto_or_skip
+
+    (a, pa), _, _ = locks
+    port = free_port()
+    files = mosquitto.write_broker_files(tmp_path, port=port, gateway_secret=GATEWAY_SECRET, persistence_dir=tmp_path,
+                                         run_as="root" if os.geteuid() == 0 else None)
+    broker = Broker(port, files, mosquitto_or_skip())
+    broker.start()
+    settings = MqttSettings(host=LOOPBACK, port=port, username=GATEWAY_USERNAME, password=GATEWAY_SECRET,
+                            client_id="gw-lone", shared=False)
+    try:
+        async def scenario():
+            writer = EventWriter(max_batch=10, max_wait_s=0.001)
+            await writer.start()
+            try:
+                first = MqttIngress(writer=writer, settings=settings, directory=DeviceLookup(ttl_s=0.2))
+                await first.start()
+                await asyncio.wait_for(first.connected.wait(), WAIT_S)
+                await asyncio.sleep(0.2)
+                await first.stop()  # the gateway is away; its session stays with the broker
+                broker.proc.terminate()  # SIGTERM: the broker saves its state and stops
+                broker.proc.wait()
+                broker.start()
+                lock = await asyncio.to_thread(Peer, port, a.code, pa, "lock-a")
+                try:
+                    assert not (await asyncio.to_thread(lock.connected)).is_failure
+                    reason = await asyncio.to_thread(lock.publish, up_topic(a.code, "event"), _event("meanwhile"))
+                finally:
+                    lock.close()
+                assert reason.value == 0  # accepted for a subscriber (not 0x10 "no matching subscribers")
+                again = MqttIngress(writer=writer, settings=settings, directory=DeviceLookup(ttl_s=0.2))
+                await again.start()
+                try:
+                    await _until(lambda: again.stored == 1)
+                finally:
+                    await again.stop()
+            finally:
+                await writer.stop()
+
+        asyncio.run(scenario())
+    finally:
+        broker.stop()
+    assert Event.objects.filter(device=a, message_id="meanwhile").count() == 1

@@ -1,0 +1,79 @@
+"""`linli gateway --workers N`: a small supervisor over N gateway processes.
+
+Kept free of Django imports at module level: workers are spawned, and a spawned process
+imports this module before it has set Django up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from typing import Any
+
+log = logging.getLogger("linli.gateway")
+
+
+def supervise(host: str, port: int, workers: int) -> None:
+    """Start the workers, restart one that dies, stop them all on SIGTERM/SIGINT."""
+    import multiprocessing
+
+    from linli.gateway.mqtt import CLIENT_ID_ENV, default_client_id
+
+    base_id = os.environ.get(CLIENT_ID_ENV) or default_client_id()
+    spawn = multiprocessing.get_context("spawn")
+    stopping = False
+
+    def start(index: int) -> multiprocessing.process.BaseProcess:
+        proc = spawn.Process(target=_worker_main, args=(host, port, index, workers, f"{base_id}-{index}", os.getpid()),
+                             name=f"linli-gateway-{index}", daemon=False)
+        proc.start()
+        return proc
+
+    def stop(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    procs = [start(i) for i in range(workers)]
+    while not stopping:
+        time.sleep(0.5)
+        for i, proc in enumerate(procs):
+            if not proc.is_alive() and not stopping:
+                log.warning("gateway worker %d exited (%s); restarting it", i, proc.exitcode)
+                procs[i] = start(i)
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.join(timeout=30)
+
+
+def _worker_main(host: str, port: int, worker: int, workers: int, client_id: str, parent_pid: int) -> None:
+    """One worker process (spawned: it sets Django up itself)."""
+    exit_with_parent(parent_pid)
+    import django
+
+    django.setup()
+    from linli.gateway.mqtt import CLIENT_ID_ENV
+
+    os.environ[CLIENT_ID_ENV] = client_id  # each worker resumes its own broker session
+    from linli.core.runtime import settle_after_startup
+    from linli.gateway.app import serve
+
+    settle_after_startup()
+    asyncio.run(serve(host, port, worker=worker, workers=workers, reuse_port=True))
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Stop this process (SIGTERM to itself) once `parent_pid` is gone, however it ended."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
