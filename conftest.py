@@ -79,10 +79,13 @@ def _fresh_rule_cache():
     # The rule cache checks the table at most once a second; a rolled-back test's rules must not
     # leak into the next test through it.
     from linli.automations import engine
+    from linli.devices import health
 
     engine.RULES.invalidate()
     engine.RULES.version = None
     engine._last_quiet.clear()  # nor its sampled quiet traces (ids are reused after a rollback)
+    engine.DEVICES.clear()  # nor the devices it read
+    health.forget_seen()  # nor which devices this process last marked seen
     yield
     engine.RULES.invalidate()
     engine.RULES.version = None

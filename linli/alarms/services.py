@@ -53,7 +53,9 @@ def raise_alarm(*, compound_id: int, source: str, type: str, severity: str, titl
     Raised by the system (rules, health sweeps), so no actor; the audit context names the cause.
     """
     now = timezone.now()
-    with transaction.atomic():
+    # No savepoints of its own (each is a round trip on the life-safety path): a failed insert is
+    # rolled back by save_new's, and anything else undoes the caller's.
+    with transaction.atomic(savepoint=False):
         open_alarm = (Alarm.objects.select_for_update()
                       .filter(source=source, type=type, status__in=OPEN_STATUSES).first())
         if open_alarm is not None:
@@ -66,8 +68,9 @@ def raise_alarm(*, compound_id: int, source: str, type: str, severity: str, titl
                       title=title, details=details or {}, evidence=evidence or [], first_event_id=event_id,
                       raised_at=now, last_seen_at=now, life_safety=life_safety, deadline_at=deadline_at)
         try:
-            with transaction.atomic():
-                save_new(alarm)
+            # The ids come from the stored event and its device, so the foreign keys hold without
+            # a look-up each; the one-open-alarm constraint is the database's to enforce.
+            save_new(alarm, exclude=("compound", "device", "first_event"), check_constraints=False)
         except (Conflict, ValidationError):
             # Another process opened it between our read and our insert: count on theirs.
             return raise_alarm(compound_id=compound_id, source=source, type=type, severity=severity,

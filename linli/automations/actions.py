@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -41,12 +42,21 @@ SNAPSHOT_MAX_AGE = dt.timedelta(seconds=120)
 WORK_ORDER_HANDLERS: list[Callable[..., dict[str, Any]]] = []
 
 
-def run(rule: Rule, definition: RuleDefinition, device: Device, event_id: int | None) -> list[dict]:
+@dataclass(frozen=True)
+class Cause:
+    """The event a rule fired on: its id, and its evidence when the caller holds the stored event
+    (the writer does; a timer firing later does not, and the evidence is read then)."""
+
+    event_id: int | None
+    evidence: list | None = None
+
+
+def run(rule: Rule, definition: RuleDefinition, device: Device, cause: Cause) -> list[dict]:
     done = []
     for action in definition.actions:
         try:
             with transaction.atomic():
-                done.append({"do": action.do, **_HANDLERS[type(action)](rule, action, device, event_id)})
+                done.append({"do": action.do, **_HANDLERS[type(action)](rule, action, device, cause)})
         except ValidationError as exc:
             done.append({"do": action.do, "error": "; ".join(str(m) for m in exc.messages)})
         except Exception as exc:  # traced, never raised: the event is already stored
@@ -59,10 +69,10 @@ def _source(rule: Rule, device: Device) -> str:
     return f"rule:{rule.pk}:{device.code}"[:80]
 
 
-def _raise(rule: Rule, action: RaiseAlarm, device: Device, event_id: int | None) -> dict:
-    evidence: list[dict] = []
-    if event_id is not None:
-        event = Event.objects.filter(pk=event_id).only("evidence").first()
+def _raise(rule: Rule, action: RaiseAlarm, device: Device, cause: Cause) -> dict:
+    evidence: list[dict] = list(cause.evidence or [])
+    if cause.evidence is None and cause.event_id is not None:
+        event = Event.objects.filter(pk=cause.event_id).only("evidence").first()
         evidence += list(event.evidence) if event else []
     camera = None
     if action.snapshot_from_nearest_camera:
@@ -75,13 +85,13 @@ def _raise(rule: Rule, action: RaiseAlarm, device: Device, event_id: int | None)
     deadline_at = (timezone.now() + dt.timedelta(minutes=action.deadline_minutes)) if action.deadline_minutes else None
     alarm, created = raise_alarm(
         compound_id=device.compound_id, source=_source(rule, device), type=action.type, severity=action.severity,
-        title=action.title, device_id=device.pk, event_id=event_id, life_safety=device.device_type.life_safety,
+        title=action.title, device_id=device.pk, event_id=cause.event_id, life_safety=device.device_type.life_safety,
         evidence=evidence, deadline_at=deadline_at,
         details={"rule": rule.pk, "building_id": device.building_id, "floor": device.floor})
     return {"alarm_id": alarm.pk, "created": created, "camera": camera.code if camera else None}
 
 
-def _clear(rule: Rule, action: ClearAlarm, device: Device, event_id: int | None) -> dict:
+def _clear(rule: Rule, action: ClearAlarm, device: Device, cause: Cause) -> dict:
     alarm = clear_alarm(source=_source(rule, device), type=action.type,
                         reason=_("规则 %(name)s 解除") % {"name": rule.name})
     return {"alarm_id": alarm.pk if alarm else None}
@@ -121,7 +131,7 @@ def _nearest(device: Device, kind: str | None) -> Device | None:
     return min(placed, key=lambda c: math.hypot(c.x_m - device.x_m, c.y_m - device.y_m))
 
 
-def _command(rule: Rule, action: Command, device: Device, event_id: int | None) -> dict:
+def _command(rule: Rule, action: Command, device: Device, cause: Cause) -> dict:
     sent = []
     for target in targets(device, action.target):
         command = commands.queue(target, action.name, action.params, ttl_s=action.ttl_s,
@@ -132,7 +142,7 @@ def _command(rule: Rule, action: Command, device: Device, event_id: int | None) 
     return {"commands": sent}
 
 
-def _notify(rule: Rule, action: Notify, device: Device, event_id: int | None) -> dict:
+def _notify(rule: Rule, action: Notify, device: Device, cause: Cause) -> dict:
     from linli.notify.services import Audience, notify  # late: notify is an optional leaf of this app
 
     # Residents of the building; a device placed on no building speaks for the whole compound.
@@ -143,7 +153,9 @@ def _notify(rule: Rule, action: Notify, device: Device, event_id: int | None) ->
     notification = notify(compound_id=device.compound_id, audience=audience, title=action.title,
                           body=action.body or action.title, category="alarm", severity=action.severity,
                           source=_source(rule, device), life_safety=device.device_type.life_safety,
-                          dedupe_key=_dedupe(rule, action, event_id))
+                          dedupe_key=_dedupe(rule, action, cause.event_id), resolve_later=True)
+    # Recipients are resolved by the dispatcher after the commit: the alarm in this same
+    # transaction does not wait on them.
     return {"notification_id": notification.pk}
 
 
@@ -154,15 +166,15 @@ def _dedupe(rule: Rule, action: Notify, event_id: int | None) -> str | None:
     return f"rule:{rule.pk}:event:{event_id}:{action.residents or '-'}:{','.join(action.roles)}"[:160]
 
 
-def _work_order(rule: Rule, action: WorkOrder, device: Device, event_id: int | None) -> dict:
-    details = {"device": device.code, "rule": rule.pk, "event_id": event_id}
+def _work_order(rule: Rule, action: WorkOrder, device: Device, cause: Cause) -> dict:
+    details = {"device": device.code, "rule": rule.pk, "event_id": cause.event_id}
     if WORK_ORDER_HANDLERS:
         return WORK_ORDER_HANDLERS[0](compound_id=device.compound_id, category=action.category, title=action.title,
                                       deadline_minutes=action.deadline_minutes, source=_source(rule, device),
                                       details=details)
     alarm, _created = raise_alarm(compound_id=device.compound_id, source=_source(rule, device),
                                   type=f"work_order_{action.category}"[:40], severity="minor", title=action.title,
-                                  device_id=device.pk, event_id=event_id, details=details)
+                                  device_id=device.pk, event_id=cause.event_id, details=details)
     return {"work_order": None, "kept_as_alarm": alarm.pk}
 
 

@@ -99,6 +99,34 @@ class _RuleCache:
 RULES = _RuleCache()
 
 
+class _DeviceCache:
+    """Devices with their type, as rules read them, kept DEVICE_CACHE_S: a busy sensor's every
+    report needs its device, and loading it per batch was a tenth of the writer's time. A device
+    moved or retyped is seen by rules at most that much later."""
+
+    def __init__(self) -> None:
+        self.loaded: dict[int, tuple[float, Device]] = {}
+
+    def get(self, ids: set[int]) -> dict[int, Device]:
+        now = time.monotonic()
+        found = {pk: hit[1] for pk in ids if (hit := self.loaded.get(pk)) and now - hit[0] < DEVICE_CACHE_S}
+        missing = ids - found.keys()
+        if missing:
+            if len(self.loaded) > 50_000:  # bounded: forget everything rather than grow without end
+                self.loaded.clear()
+            fresh = Device.objects.select_related("device_type").in_bulk(missing)
+            self.loaded.update({pk: (now, device) for pk, device in fresh.items()})
+            found.update(fresh)
+        return found
+
+    def clear(self) -> None:
+        self.loaded.clear()
+
+
+DEVICE_CACHE_S = 5.0
+DEVICES = _DeviceCache()
+
+
 def rules_for(event: Event, device: Device) -> list[tuple[Rule, RuleDefinition]]:
     matched = []
     for rule, definition in RULES.get(event.type):
@@ -119,7 +147,7 @@ def evaluate_stored(events: list[Event]) -> None:
     relevant = [e for e in events if RULES.get(e.type)]
     if not relevant:
         return
-    devices = Device.objects.select_related("device_type").in_bulk({e.device_id for e in relevant})
+    devices = DEVICES.get({e.device_id for e in relevant})
     runs: list[RuleRun] = []
     for event in relevant:
         runs += evaluate(event, device=devices[event.device_id], save=False)
@@ -175,11 +203,11 @@ def evaluate(event: Event, *, now: dt.datetime | None = None, device: Device | N
                 outcome = "disarmed"
         elif definition.count is not None:
             if _counted(rule, definition, device.code, now):
-                done, outcome = actions.run(rule, definition, device, event.pk), "fired"
+                done, outcome = actions.run(rule, definition, device, actions.Cause(event.pk, event.evidence)), "fired"
             else:
                 outcome = "counted"
         elif definition.hold_s == 0:
-            done, outcome = actions.run(rule, definition, device, event.pk), "fired"
+            done, outcome = actions.run(rule, definition, device, actions.Cause(event.pk, event.evidence)), "fired"
         else:
             outcome = _arm(rule, definition, device, event, now)
         if outcome not in QUIET or _sample(rule.pk, device.code, outcome):
@@ -200,7 +228,7 @@ def fire_due(now: dt.datetime | None = None) -> list[RuleRun]:
         for timer in due:
             device = Device.objects.select_related("device_type").get(pk=timer.context["device_id"])
             definition = RuleDefinition.model_validate(timer.rule.definition)
-            done = actions.run(timer.rule, definition, device, timer.event_id)
+            done = actions.run(timer.rule, definition, device, actions.Cause(timer.event_id))
             runs.append(RuleRun(compound_id=device.compound_id, rule=timer.rule, at=now, event_id=timer.event_id,
                                 subject=device.code, outcome="fired", actions=done))
             timer.delete()

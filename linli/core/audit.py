@@ -12,6 +12,7 @@ import datetime as dt
 import decimal
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -89,6 +90,7 @@ def maintenance_window(using: str = "default") -> Iterator[None]:
         yield
     finally:
         _maintenance = False
+        _head.marker = None  # the table may have changed under us: read the head again
         if conn.vendor == "postgresql":
             with conn.cursor() as cur:
                 cur.execute("SELECT set_config('linli.audit_maintenance', '', false)")
@@ -116,7 +118,42 @@ def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+class _Head(threading.local):
+    """The chain head this thread's open transaction wrote last, with the marker that proves it.
+
+    Once a transaction holds the chain lock and appended, the head is what it wrote: a second
+    entry in the same transaction (an alarm, then its notifications) needs neither the lock nor
+    the look-up again, two round trips each on the life-safety path. The proof is a no-op
+    on_commit callback: Django drops it when the savepoint around the write is rolled back (and
+    with it our entry and, if taken there, the lock), and when the transaction ends."""
+
+    marker: Any = None
+    value: str = ""
+
+
+_head = _Head()
+
+
+def _known_head() -> str | None:
+    marker = _head.marker
+    if marker is None:
+        return None
+    pending = transaction.get_connection().run_on_commit
+    return _head.value if any(func is marker for _sids, func, _robust in pending) else None
+
+
+def _remember_head(value: str) -> None:
+    def marker() -> None:  # never does anything: its presence is the proof
+        return None
+
+    transaction.on_commit(marker)
+    _head.marker, _head.value = marker, value
+
+
 def _lock_chain() -> str:
+    known = _known_head()
+    if known is not None:
+        return known
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [_CHAIN_LOCK_KEY])
@@ -162,7 +199,9 @@ def record(changes: Sequence[Change]) -> list[AuditEntry]:
         )
         entry.hash = prev = _entry_hash(entry.prev_hash, _hashed_fields(entry))
         entries.append(entry)
-    return AuditEntry.objects.bulk_create(entries, batch_size=2000)
+    written = AuditEntry.objects.bulk_create(entries, batch_size=2000)
+    _remember_head(prev)
+    return written
 
 
 def record_created(instances: Iterable[models.Model]) -> list[AuditEntry]:

@@ -88,8 +88,10 @@ def _integrity(exc: IntegrityError) -> Conflict:
     return Conflict(_("该修改违反了数据规则"))
 
 
-def save_new(instance: M, *, exclude: Iterable[str] = ()) -> M:
-    instance.full_clean(exclude=list(exclude), validate_constraints=True)
+def save_new(instance: M, *, exclude: Iterable[str] = (), check_constraints: bool = True) -> M:
+    """Validate, insert and audit. `check_constraints=False` leaves the table's constraints to the
+    database alone (a system write on a hot path that handles the Conflict itself)."""
+    instance.full_clean(exclude=list(exclude), validate_constraints=check_constraints)
     try:
         with transaction.atomic():
             instance.save(force_insert=True)

@@ -16,6 +16,13 @@ from linli.events import types
 
 MISSED_HEARTBEATS = 3
 GRACE = dt.timedelta(seconds=10)
+# Heartbeats come every 30 s or more and the grace is 10 s: writing last_seen_at more often
+# than this buys nothing, and costs every batch (the gate lane's too) two statements.
+SEEN_RESOLUTION = dt.timedelta(seconds=5)
+# device → the last_seen_at this process wrote, while it knows the device online. Dropped
+# when this process takes the device offline; another gateway's Last Will is seen at the
+# latest SEEN_RESOLUTION later, on the device's next message.
+_written: dict[int, dt.datetime] = {}
 
 
 def offline_after(heartbeat_s: int) -> dt.timedelta:
@@ -23,8 +30,9 @@ def offline_after(heartbeat_s: int) -> dt.timedelta:
 
 
 def seen(device_ids: Iterable[int], *, at: dt.datetime) -> None:
-    """Any stored message proves the device is alive: one UPDATE per batch."""
-    ids = set(device_ids)
+    """Any stored message proves the device is alive: one UPDATE per batch, unless this process
+    wrote it for every device of the batch less than SEEN_RESOLUTION ago."""
+    ids = {pk for pk in device_ids if (pk not in _written) or at - _written[pk] >= SEEN_RESOLUTION}
     if not ids:
         return
     DeviceState.objects.filter(device_id__in=ids).filter(Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=at)) \
@@ -34,6 +42,15 @@ def seen(device_ids: Iterable[int], *, at: dt.datetime) -> None:
         DeviceState.objects.filter(device_id__in=back, online=False).update(
             online=True, offline_since=None, last_connected_at=at)
         end_outages(back, OutageCause.OFFLINE, at=at)
+    _written.update(dict.fromkeys(ids, at))
+
+
+def forget_seen(device_ids: Iterable[int] | None = None) -> None:
+    """The device went offline (or, with no ids, anything may have changed: tests): write again."""
+    if device_ids is None:
+        _written.clear()
+    for pk in device_ids or ():
+        _written.pop(pk, None)
 
 
 def start_outages(device_ids: Iterable[int], cause: str, *, at: dt.datetime) -> None:
@@ -52,6 +69,7 @@ def apply_status(device_id: int, payload: dict, *, at: dt.datetime) -> None:
     changes = {k: bool(payload[k]) for k in ("battery_low", "tamper", "fault") if k in payload}
     if payload.get("online") is False:
         changes.update(online=False, offline_since=at)
+        forget_seen([device_id])
         start_outages([device_id], OutageCause.OFFLINE, at=at)
     if "fault" in changes:
         (start_outages if changes["fault"] else end_outages)([device_id], OutageCause.FAULT, at=at)
@@ -70,6 +88,7 @@ def sweep(now: dt.datetime | None = None) -> list[int]:
         if ids:
             DeviceState.objects.filter(device_id__in=ids, online=True).update(online=False, offline_since=now)
             start_outages(ids, OutageCause.OFFLINE, at=now)
+            forget_seen(ids)
             went_offline += ids
     return went_offline
 
@@ -86,4 +105,4 @@ def after_store(events: list) -> None:
             apply_status(e.device_id, e.payload, at=now)
 
 
-__all__ = ["after_store", "end_outages", "offline_after", "seen", "start_outages", "sweep"]
+__all__ = ["after_store", "end_outages", "forget_seen", "offline_after", "seen", "start_outages", "sweep"]

@@ -122,12 +122,20 @@ async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reus
         await stop_core(context)
 
 
+def run_loop(main: Awaitable[None]) -> None:
+    """Run the gateway's event loop on uvloop (libuv): less CPU per request and per await than
+    asyncio's own loop, in the process whose every await is on a camera's path (docs/dependencies.md)."""
+    import uvloop
+
+    uvloop.run(main)
+
+
 def run_gateway(host: str, port: int, workers: int = 1) -> None:
     from linli.core.runtime import settle_after_startup
 
     if workers <= 1:
         settle_after_startup()
-        asyncio.run(serve(host, port))
+        run_loop(serve(host, port))
         return
     from linli.gateway.supervisor import supervise
 

@@ -6,7 +6,6 @@ imports this module before it has set Django up.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -61,10 +60,10 @@ def _worker_main(host: str, port: int, worker: int, workers: int, client_id: str
 
     os.environ[CLIENT_ID_ENV] = client_id  # each worker resumes its own broker session
     from linli.core.runtime import settle_after_startup
-    from linli.gateway.app import serve
+    from linli.gateway.app import run_loop, serve
 
     settle_after_startup()
-    asyncio.run(serve(host, port, worker=worker, workers=workers, reuse_port=True))
+    run_loop(serve(host, port, worker=worker, workers=workers, reuse_port=True))
 
 
 def exit_with_parent(parent_pid: int) -> None:

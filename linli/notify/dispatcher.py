@@ -1,5 +1,7 @@
 """The dispatcher: claims due deliveries, sends them through their channel, records the outcome.
 
+- Each round first resolves the recipients of notifications queued with `resolve_later`
+  (the event writer's rules), writing their deliveries.
 - Due means `next_attempt_at <= now`, life safety first, then critical/major, then oldest.
 - Claiming is one short transaction (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL, so several
   dispatchers share the work; SQLite's single writer serialises it). Live-feed deliveries are
@@ -90,7 +92,11 @@ def dispatch_due(now: dt.datetime | None = None, *, limit: int = BATCH, wait: bo
     """Claim and send the deliveries due at `now` (default: the current time); returns how many
     were claimed. With `wait` (tests, commands) the sends run here, one after another, and are
     recorded before it returns; without, they go to the send pool (the dispatcher loop)."""
+    from linli.notify.services import resolve_pending
+
     fixed_now = now
+    while resolve_pending():  # recipients of notifications queued by the event writer's rules
+        pass
     now = now or timezone.now()
     local, external = _claim(now, limit, fixed_now)
     if external:

@@ -67,10 +67,17 @@ class Notification(ScopedModel):
     dedupe_key = models.CharField(max_length=160, null=True, blank=True, unique=True)
     recipient_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    # Who it is for, when the recipients are resolved later (notify(resolve_later=True)): the
+    # dispatcher turns it into deliveries after the writer's commit and sets resolved_at.
+    audience = models.JSONField(null=True, blank=True)
+    channels = models.JSONField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["compound", "id"])]
+        indexes = [models.Index(fields=["compound", "id"]),
+                   models.Index(fields=["id"], condition=models.Q(resolved_at__isnull=True),
+                                name="notify_notification_unresolved")]
 
     def __str__(self) -> str:
         return self.title

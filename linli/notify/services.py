@@ -8,12 +8,14 @@ and its `Delivery` rows in one bulk insert, and wakes the dispatcher when the tr
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -33,6 +35,8 @@ from linli.notify.models import (
     Severity,
     WechatBinding,
 )
+
+log = logging.getLogger("linli.notify")
 
 
 @dataclass(frozen=True)
@@ -66,38 +70,76 @@ RESIDENT_CHANNELS = (Channel.INBOX, Channel.WEBPUSH, Channel.SMS, Channel.WECHAT
 def notify(*, compound_id: int, audience: Audience, title: str, body: str, category: str = Category.ALARM,
            severity: str = Severity.INFO, link: str = "", source: str = "", alarm_id: int | None = None,
            life_safety: bool = False, dedupe_key: str | None = None,
-           channels: tuple[str, ...] | None = None) -> Notification:
+           channels: tuple[str, ...] | None = None, resolve_later: bool = False) -> Notification:
     """Queue a notification for the audience of `compound_id`; returns it (or the earlier one
     with the same `dedupe_key`, unchanged: a repeated call is a no-op).
+
+    `resolve_later` writes only the notification with its audience (one row): the dispatcher
+    resolves the recipients and writes the deliveries right after the commit
+    (`resolve_pending`). The event writer's rules use it, so a smoke alarm commits without
+    waiting on recipient queries; the row is in the same transaction, so nothing is lost if
+    the process dies before the dispatcher gets to it.
 
     Channels per recipient (limited to `channels` when given, and to `NOTIFY_CHANNELS`):
     staff get console_feed and inbox, plus webpush when they subscribed; residents get inbox,
     webpush when subscribed, sms when `life_safety` or critical (and a phone is on file), and
     wechat when they bound WeChat. Title and body must hold no personal data.
     """
-    if dedupe_key:
+    if dedupe_key and not resolve_later:  # before resolving recipients for nothing; queued, the insert tells
         existing = Notification.objects.filter(dedupe_key=dedupe_key).first()
         if existing is not None:
             return existing
     _check(category=category, severity=severity, channels=channels)
-    with transaction.atomic():
-        recipients = resolve_recipients(compound_id, audience)
+    with transaction.atomic(savepoint=False):  # a failed insert is undone by save_new's own savepoint
+        recipients = [] if resolve_later else resolve_recipients(compound_id, audience)
         notification = Notification(
             compound_id=compound_id, category=category, severity=severity, title=title[:120], body=body[:1000],
             link=link[:300], source=source[:80], alarm_id=alarm_id, life_safety=life_safety,
             dedupe_key=dedupe_key or None, recipient_count=len(recipients))
+        if resolve_later:
+            notification.audience = dataclasses.asdict(audience)
+            notification.channels = list(channels) if channels is not None else None
+        else:
+            notification.resolved_at = notification.created_at
         try:
-            with transaction.atomic():
-                save_new(notification)
+            # The compound is the caller's own (a rule's device, an alarm's): the foreign key holds
+            # it without a look-up; the dedupe key is the database's unique constraint to hold.
+            save_new(notification, exclude=("compound", "dedupe_key"))
         except (Conflict, ValidationError):
-            # The same dedupe key was written concurrently; that one stands.
+            # The same dedupe key was written before (or concurrently); that one stands.
             existing = Notification.objects.filter(dedupe_key=dedupe_key).first() if dedupe_key else None
             if existing is None:
                 raise
             return existing
-        Delivery.objects.bulk_create(_deliveries(notification, recipients, channels), batch_size=1000)
+        if not resolve_later:
+            Delivery.objects.bulk_create(_deliveries(notification, recipients, channels), batch_size=1000)
     transaction.on_commit(_wake_dispatcher)
     return notification
+
+
+def resolve_pending(limit: int = 50) -> int:
+    """Write the deliveries of notifications queued with `resolve_later`; returns how many were
+    resolved. One transaction; several dispatchers skip each other's rows (PostgreSQL)."""
+    with transaction.atomic():
+        pending = Notification.objects.filter(resolved_at__isnull=True).order_by("-life_safety", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            pending = pending.select_for_update(skip_locked=True)
+        done = 0
+        for notification in pending[:limit]:
+            try:
+                with transaction.atomic():
+                    audience = Audience(**{k: tuple(v) if isinstance(v, list) else v
+                                           for k, v in (notification.audience or {}).items()})
+                    recipients = resolve_recipients(notification.compound_id, audience)
+                    channels = tuple(notification.channels) if notification.channels is not None else None
+                    Delivery.objects.bulk_create(_deliveries(notification, recipients, channels), batch_size=1000)
+            except (NotFound, TypeError) as exc:  # the compound is gone, or an audience we cannot read
+                log.warning("notification %s has no recipients: %s", notification.pk, type(exc).__name__)
+                recipients = []
+            Notification.objects.filter(pk=notification.pk).update(recipient_count=len(recipients),
+                                                                   resolved_at=timezone.now())
+            done += 1
+    return done
 
 
 def _check(*, category: str, severity: str, channels: tuple[str, ...] | None) -> None:

@@ -95,3 +95,21 @@ def test_the_car_leaving_in_time_disarms_the_timer(lane_sensor):
 def test_rules_outside_the_whitelisted_language_are_refused(bad):
     with pytest.raises(ValidationError):
         RuleDefinition.model_validate(bad)
+
+
+def test_rules_read_a_busy_devices_record_once_per_cache_period_not_per_report(lane_sensor, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _rule(FIRE_LANE_RULE, "消防通道")
+
+    def device_reads(message_id):
+        with CaptureQueriesContext(connection) as ctx:
+            _send(lane_sensor, message_id, types.SPACE_OCCUPANCY, {"occupied": False})
+        return sum('FROM "devices_device"' in q["sql"] for q in ctx.captured_queries)
+
+    assert device_reads("o1") == 1
+    assert device_reads("o2") == 0  # the same sensor a moment later
+    clock = [engine.time.monotonic() + engine.DEVICE_CACHE_S + 1]
+    monkeypatch.setattr(engine.time, "monotonic", lambda: clock[0])
+    assert device_reads("o3") == 1  # read again after DEVICE_CACHE_S: a moved device is seen

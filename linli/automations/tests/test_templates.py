@@ -69,6 +69,7 @@ def test_fire_lane_occupied_past_the_limit_warns_by_loudspeaker_then_alarms(dist
 
 def test_smoke_raises_a_critical_alarm_and_tells_the_building_the_property_and_the_community(district):
     from linli.notify.models import Delivery, Notification
+    from linli.notify.services import resolve_pending
 
     a = district.a
     rule = _install(district, "smoke")
@@ -77,6 +78,7 @@ def test_smoke_raises_a_critical_alarm_and_tells_the_building_the_property_and_t
     assert alarm.severity == "critical" and alarm.life_safety
     notes = Notification.objects.filter(source__startswith=f"rule:{rule.pk}:")
     assert notes.count() == 2 and all(n.life_safety for n in notes)
+    assert resolve_pending() == 2  # the dispatcher's first step after the commit
     told = set(Delivery.objects.filter(notification__in=notes).values_list("recipient_id", flat=True))
     residents = {a.users["resident"].pk}
     staff = {a.users[r].pk for r in ("property_manager", "guard", "technician", "community_officer")}
@@ -103,6 +105,7 @@ def test_an_ebike_in_the_lift_holds_the_door_speaks_and_alarms(district):
 def test_entrapment_is_critical_with_a_thirty_minute_arrival_deadline(district):
     from linli.alarms.escalation import escalate_due
     from linli.notify.models import Delivery, Notification
+    from linli.notify.services import resolve_pending
 
     a = district.a
     controller = _device(district, "elevator-controller", "EC-2", building=a.building, unit=a.unit)
@@ -112,6 +115,7 @@ def test_entrapment_is_critical_with_a_thirty_minute_arrival_deadline(district):
     assert alarm.severity == "critical" and alarm.life_safety
     assert dt.timedelta(minutes=29) < alarm.deadline_at - alarm.raised_at <= dt.timedelta(minutes=30)
     note = Notification.objects.get(alarm_id=None, source__endswith=controller.code)
+    resolve_pending()
     told = set(Delivery.objects.filter(notification=note).values_list("recipient_id", flat=True))
     assert {a.users["technician"].pk, a.users["property_manager"].pk} <= told
     from linli.alarms import services as alarms

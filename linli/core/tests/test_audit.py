@@ -64,3 +64,33 @@ def test_staff_see_the_audit_log_of_their_own_compounds_only(district):
     assert visible.filter(compound=district.a.compound).exists()
     assert not visible.filter(compound=district.b.compound).exists()
     assert not AuditEntry.objects.restrict(district.a.users["resident"]).exists()
+
+
+def _house(a, number):
+    return House(compound=a.compound, building=a.building, unit=a.unit, number=number, floor=7, built_area=70,
+                 address_code=addresses.house_code(a.unit, number),
+                 standard_address=addresses.house_address(a.unit, number))
+
+
+def test_a_second_entry_in_the_same_transaction_needs_no_lock_and_a_rolled_back_one_is_not_chained_on(district):
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from linli.core.services import save_new
+
+    a = district.a
+    with transaction.atomic():
+        save_new(_house(a, "701"))
+        with CaptureQueriesContext(connection) as second:
+            save_new(_house(a, "702"))
+        reads = [q["sql"] for q in second.captured_queries if "core_auditentry" in q["sql"] or "advisory" in q["sql"]]
+        assert len(reads) == 1 and reads[0].startswith("INSERT")  # the head is known: no lock, no look-up
+        # An entry whose savepoint is rolled back is gone: the next one chains on the one before it.
+        with pytest.raises(RuntimeError), transaction.atomic():
+            save_new(_house(a, "703"))
+            raise RuntimeError("the caller gives up")
+        with CaptureQueriesContext(connection) as after:
+            save_new(_house(a, "704"))
+        assert any("ORDER BY" in q["sql"] and "core_auditentry" in q["sql"] for q in after.captured_queries)
+    assert not House.objects.filter(number="703").exists()
+    assert audit.verify_chain().ok

@@ -84,3 +84,24 @@ def test_outages_record_when_a_device_was_down_and_for_what(lock):
     fault.refresh_from_db()
     assert fault.ended_at is not None
     assert DeviceOutage.objects.filter(device=lock).count() == 2
+
+
+def test_last_seen_is_written_once_per_resolution_and_a_last_will_still_counts_at_once(lock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    at = timezone.now()
+    health.seen([lock.pk], at=at)
+    with CaptureQueriesContext(connection) as quiet:
+        health.seen([lock.pk], at=at + dt.timedelta(seconds=2))
+    assert quiet.captured_queries == []  # written 2 s ago: nothing to say yet
+    assert DeviceState.objects.get(device=lock).last_seen_at == at
+    health.seen([lock.pk], at=at + health.SEEN_RESOLUTION)
+    assert DeviceState.objects.get(device=lock).last_seen_at == at + health.SEEN_RESOLUTION
+
+    # The Last Will takes it offline; its next message, a second later, brings it back.
+    health.apply_status(lock.pk, {"online": False}, at=at + dt.timedelta(seconds=6))
+    assert not DeviceState.objects.get(device=lock).online
+    health.seen([lock.pk], at=at + dt.timedelta(seconds=7))
+    state = DeviceState.objects.get(device=lock)
+    assert state.online and state.last_seen_at == at + dt.timedelta(seconds=7)

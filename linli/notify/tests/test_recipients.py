@@ -131,3 +131,47 @@ def _id_number(i):
 
     first17 = f"11010119900101{i:03d}"
     return first17 + mainland_id_check_char(first17)
+
+
+def test_resolved_later_the_same_people_hear_once_and_the_hot_transaction_writes_one_row(district):
+    from linli.notify.services import resolve_pending
+
+    a = district.a
+    audience = Audience(roles=("guard", "property_manager"), residents_of_building=a.building.pk)
+    now = notify(compound_id=a.compound.pk, audience=audience, title="烟感报警", body="", life_safety=True)
+    with CaptureQueriesContext(connection) as hot:
+        later = notify(compound_id=a.compound.pk, audience=audience, title="烟感报警", body="", life_safety=True,
+                       resolve_later=True)
+    writes = [q["sql"] for q in hot.captured_queries if q["sql"].startswith("INSERT")]
+    assert [w.split('"')[1] for w in writes] == ["notify_notification", "core_auditentry"]
+    assert not Delivery.objects.filter(notification=later).exists() and later.resolved_at is None
+
+    assert resolve_pending() == 1
+    assert _channels(later) == _channels(now) != set()
+    later.refresh_from_db()
+    assert later.recipient_count == now.recipient_count and later.resolved_at is not None
+    assert resolve_pending() == 0  # resolved once: nobody hears twice
+    assert Delivery.objects.filter(notification=later).count() == Delivery.objects.filter(notification=now).count()
+
+
+def test_the_dispatcher_resolves_queued_notifications_before_it_sends(district):
+    from linli.notify.dispatcher import dispatch_due
+    from linli.notify.models import FeedItem
+
+    a = district.a
+    note = notify(compound_id=a.compound.pk, audience=Audience(roles=("guard",)), title="烟感报警", body="",
+                  life_safety=True, resolve_later=True)
+    assert dispatch_due() >= 1
+    sent = Delivery.objects.get(notification=note, channel=Channel.CONSOLE_FEED)
+    assert sent.status == DeliveryStatus.SENT and sent.recipient_id == a.users["guard"].pk
+    assert FeedItem.objects.filter(user_id=a.users["guard"].pk).exists()
+
+
+def test_a_queued_notification_with_a_dedupe_key_already_written_returns_the_first(district):
+    a = district.a
+    kwargs = {"compound_id": a.compound.pk, "audience": Audience(roles=("guard",)), "title": "烟感报警",
+              "body": "", "dedupe_key": "rule:1:event:9:-:guard", "resolve_later": True}
+    first = notify(**kwargs)
+    again = notify(**{**kwargs, "title": "changed"})
+    assert again.pk == first.pk and again.title == "烟感报警"
+    assert Notification.objects.filter(dedupe_key=kwargs["dedupe_key"]).count() == 1
