@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "linli.alarms",
     "linli.automations",
     "linli.notify",
+    "linli.billing",
+    "linli.workorders",
     "linli.exchange",
     "linli.web",
 ]
