@@ -19,6 +19,35 @@ def settle_after_startup() -> None:
     gc.freeze()
 
 
+GC_PAUSE_WARN_S = 0.05
+
+
+def watch_gc_pauses(warn_after_s: float = GC_PAUSE_WARN_S) -> None:
+    """Log every garbage collection that holds the interpreter longer than `warn_after_s`.
+
+    A full collection runs in whichever thread triggers it and keeps the GIL throughout: in
+    the gateway that is a pause of every lane and of the event loop, which is what a
+    latency tail of a few hundred milliseconds looks like from outside. Logged, it can be
+    told apart from a slow database.
+    """
+    import time
+
+    log = logging.getLogger("linli.runtime.gc")
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[:] = [time.perf_counter()]
+        elif started:
+            paused = time.perf_counter() - started[0]
+            if paused > warn_after_s:
+                log.warning("garbage collection of generation %d held the interpreter %.0f ms (%d collected)",
+                            info.get("generation", -1), paused * 1000, info.get("collected", 0))
+
+    gc.callbacks[:] = [c for c in gc.callbacks if getattr(c, "__qualname__", "") != on_gc.__qualname__]
+    gc.callbacks.append(on_gc)  # one watcher per process, however often it is started
+
+
 async def start_periodic(name: str, every_s: float, work: Callable[[], None]) -> Callable[[], Awaitable[None]]:
     """Run the synchronous `work` in a thread every `every_s` seconds until the returned stop is awaited.
 

@@ -101,6 +101,9 @@ async def stop_core(context: GatewayContext) -> None:
 
 
 async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reuse_port: bool = False) -> None:
+    from linli.core.runtime import watch_gc_pauses
+
+    watch_gc_pauses()
     context = await start_core(worker, workers)
     runner = web.AppRunner(build_app(writer=context.writer, directory=context.directory), access_log=None)
     await runner.setup()
