@@ -75,6 +75,17 @@ def _flush_through_the_audit_guard():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    # A request in English (or a test that switched language) must not leave English behind for
+    # the next test's error messages.
+    from django.conf import settings
+    from django.utils import translation
+
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_rule_cache():
     # The rule cache checks the table at most once a second; a rolled-back test's rules must not
     # leak into the next test through it.

@@ -209,3 +209,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LINLI_LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Billing (linli/billing): our merchant id per online payment provider. A payment notice naming
+# any other merchant is refused; an empty id refuses every notice from that provider.
+BILLING_MERCHANTS = {
+    "wechatpay": os.environ.get("LINLI_WECHATPAY_MCHID", ""),
+    "alipay": os.environ.get("LINLI_ALIPAY_MERCHANT_ID", ""),
+}

@@ -63,33 +63,48 @@ ALARM_HANDLE = ALARM_VIEW | _perms({"alarms": ("alarm",)}, ("change",)) | _perms
 RULE_VIEW = _perms({"automations": ("rule", "rulerun")}, VIEW)
 RULE_EDIT = RULE_VIEW | _perms({"automations": ("rule",)}, EDIT)
 
+# Work orders: staff and government see their compounds' orders; handlers work them (a technician
+# only the orders assigned to them or in the grab pool, checked in linli/workorders/services.py);
+# dispatchers also accept, assign, transfer, suspend and close; residents report and see their own.
+WORKORDER_VIEW = _perms({"workorders": ("workorder", "workorderstep", "category", "technicianskill")}, VIEW)
+WORKORDER_HANDLE = WORKORDER_VIEW | {"workorders.change_workorder"}
+WORKORDER_DISPATCH = WORKORDER_HANDLE | {"workorders.dispatch_workorder"}
+WORKORDER_ON_BEHALF = {"workorders.add_workorder"}
+WORKORDER_SETUP = _perms({"workorders": ("category", "technicianskill")}, EDIT)
+WORKORDER_OWN = {"workorders.view_workorder", "workorders.view_workorderstep", "workorders.add_workorder"}
+
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_ADMIN: frozenset(
         _perms(PLACES, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | ACCOUNTS
-        | DEVICE_VIEW | ALARM_VIEW | RULE_VIEW
+        | DEVICE_VIEW | ALARM_VIEW | RULE_VIEW | WORKORDER_VIEW
     ),
     Role.STREET_OFFICER: frozenset(
         _perms(PLACES, VIEW) | _perms(PEOPLE, EDIT) | _perms(ORGS, EDIT) | AUDIT | REVEAL | EXPORT | DEVICE_VIEW | ALARM_HANDLE
-        | RULE_VIEW
+        | RULE_VIEW | WORKORDER_VIEW
     ),
     Role.COMMUNITY_OFFICER: frozenset(
         _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW)
-        | AUDIT | REVEAL | EXPORT | DEVICE_VIEW | ALARM_HANDLE | RULE_VIEW
+        | AUDIT | REVEAL | EXPORT | DEVICE_VIEW | ALARM_HANDLE | RULE_VIEW | WORKORDER_VIEW
     ),
-    Role.GRID_WORKER: frozenset(_perms(PLACES, VIEW) | _perms(PEOPLE, ("view", "add", "change")) | _perms(ORGS, VIEW)),
+    Role.GRID_WORKER: frozenset(
+        _perms(PLACES, VIEW) | _perms(PEOPLE, ("view", "add", "change")) | _perms(ORGS, VIEW) | WORKORDER_VIEW
+    ),
     Role.PROPERTY_MANAGER: frozenset(
         _perms(PLACES, VIEW) | _perms(PLACE_DETAIL, EDIT) | {"places.change_compound"}
         | _perms(PEOPLE, EDIT) | _perms(ORGS, VIEW) | AUDIT | REVEAL | EXPORT | ACCOUNTS | DEVICE_EDIT | ALARM_HANDLE
-        | RULE_EDIT
+        | RULE_EDIT | WORKORDER_DISPATCH | WORKORDER_ON_BEHALF | WORKORDER_SETUP
     ),
     Role.GUARD: frozenset(
         _perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, VIEW) | ALARM_HANDLE
-        | DEVICE_VIEW | DEVICE_COMMAND
+        | DEVICE_VIEW | DEVICE_COMMAND | WORKORDER_VIEW | WORKORDER_ON_BEHALF
     ),
-    Role.TECHNICIAN: frozenset(_perms(PLACES, VIEW) | DEVICE_VIEW | DEVICE_COMMAND | ALARM_HANDLE | RULE_VIEW),
-    Role.CASHIER: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency")}, VIEW)),
+    Role.TECHNICIAN: frozenset(
+        _perms(PLACES, VIEW) | DEVICE_VIEW | DEVICE_COMMAND | ALARM_HANDLE | RULE_VIEW | WORKORDER_HANDLE
+    ),
+    Role.CASHIER: frozenset(_perms(PLACES, VIEW) | _perms({"people": ("person", "residency")}, VIEW) | WORKORDER_VIEW),
     Role.CUSTOMER_SERVICE: frozenset(
         _perms(PLACES, VIEW) | _perms({"people": ("person", "residency", "vehicle")}, ("view", "add", "change"))
+        | WORKORDER_DISPATCH | WORKORDER_ON_BEHALF
     ),
     Role.INTEGRATOR: frozenset(
         _perms({"places": ("region", "compound", "building", "unit")}, VIEW) | DEVICE_EDIT | RULE_EDIT
@@ -98,8 +113,30 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         _perms({"places": ("region", "compound", "building", "unit", "house")}, VIEW)
         | _perms({"people": ("person", "residency", "vehicle", "consent", "organisation")}, VIEW)
         | {"people.change_vehicle", "people.add_vehicle", "people.change_consent", "people.add_consent"}
+        | WORKORDER_OWN
     ),
 }
+
+# Billing: staff and government read the books of their compounds; a manager sets fee items and runs
+# bills; cashiers (and managers) take payments and request refunds; only a manager approves a refund,
+# and never their own request (linli/billing/payments.py). Residents see their own house's bills and
+# payments, start and prepay them, and read the disclosed funds (LedgerAccount.resident_q).
+BILLING_VIEW = _perms({"billing": ("ledgeraccount", "journalentry", "posting", "feeitem", "meterreading", "billrun",
+                                   "bill", "billline", "payment", "paymentbill", "allocation", "refund")}, VIEW)
+BILLING_EDIT = _perms({"billing": ("feeitem", "meterreading", "billrun", "journalentry")}, ("add", "change"))
+BILLING_CASH = {"billing.add_payment", "billing.record_payment", "billing.add_refund"}
+BILLING_REFUND_APPROVAL = {"billing.approve_refund"}
+BILLING_OWN = _perms({"billing": ("bill", "billline", "payment", "allocation", "refund", "ledgeraccount",
+                                  "meterreading")}, VIEW) | {"billing.add_payment"}
+BILLING_BY_ROLE: dict[str, set[str]] = {
+    Role.PROPERTY_MANAGER: BILLING_VIEW | BILLING_EDIT | BILLING_CASH | BILLING_REFUND_APPROVAL,
+    Role.CASHIER: BILLING_VIEW | BILLING_CASH,
+    Role.CUSTOMER_SERVICE: BILLING_VIEW,
+    **dict.fromkeys(GOVERNMENT, BILLING_VIEW),
+    Role.RESIDENT: BILLING_OWN,
+}
+for _role, _billing in BILLING_BY_ROLE.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _billing
 
 # Which roles a holder of `accounts.add_rolegrant` may hand out (always within their own reach).
 GRANTABLE_BY: dict[str, frozenset[str]] = {

@@ -22,8 +22,9 @@ def settle_after_startup() -> None:
 GC_PAUSE_WARN_S = 0.05
 
 
-def watch_gc_pauses(warn_after_s: float = GC_PAUSE_WARN_S) -> None:
-    """Log every garbage collection that holds the interpreter longer than `warn_after_s`.
+def watch_gc_pauses(warn_after_s: float = GC_PAUSE_WARN_S) -> Callable[[], None]:
+    """Log every garbage collection that holds the interpreter longer than `warn_after_s`;
+    returns the call that stops it.
 
     A full collection runs in whichever thread triggers it and keeps the GIL throughout: in
     the gateway that is a pause of every lane and of the event loop, which is what a
@@ -46,6 +47,12 @@ def watch_gc_pauses(warn_after_s: float = GC_PAUSE_WARN_S) -> None:
 
     gc.callbacks[:] = [c for c in gc.callbacks if getattr(c, "__qualname__", "") != on_gc.__qualname__]
     gc.callbacks.append(on_gc)  # one watcher per process, however often it is started
+
+    def unwatch() -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(on_gc)
+
+    return unwatch
 
 
 async def start_periodic(name: str, every_s: float, work: Callable[[], None]) -> Callable[[], Awaitable[None]]:

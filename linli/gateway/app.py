@@ -56,10 +56,12 @@ def builtin_ingresses() -> list[Ingress]:
     from linli.events.retention import start_purge_job
     from linli.gateway.mqtt import start_mqtt_ingress  # late: mqtt imports this module
     from linli.notify.dispatcher import start_dispatcher
+    from linli.workorders.sla import start_sla_watch
 
     # The command sender after MQTT: it publishes through the ingress MQTT set on the context.
+    # Until `linli worker` exists, the gateway runs the durable jobs (work-order deadlines too).
     return [start_mqtt_ingress, start_command_sender, start_health_watch, start_timer_loop, start_escalation_watch,
-            start_purge_job, start_dispatcher]
+            start_sla_watch, start_purge_job, start_dispatcher]
 
 
 def default_port() -> int:
@@ -103,7 +105,7 @@ async def stop_core(context: GatewayContext) -> None:
 async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reuse_port: bool = False) -> None:
     from linli.core.runtime import watch_gc_pauses
 
-    watch_gc_pauses()
+    unwatch_gc = watch_gc_pauses()
     context = await start_core(worker, workers)
     runner = web.AppRunner(build_app(writer=context.writer, directory=context.directory), access_log=None)
     await runner.setup()
@@ -123,6 +125,7 @@ async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reus
     finally:
         await runner.cleanup()
         await stop_core(context)
+        unwatch_gc()
 
 
 def run_loop(main: Awaitable[None]) -> None:

@@ -1,3 +1,5 @@
+"""Work orders (工单): repairs, complaints, suggestions and governance events, with deadlines,
+dispatch, follow-up visits and ratings."""
 from django.apps import AppConfig
 
 
@@ -5,3 +7,11 @@ class WorkordersConfig(AppConfig):
     name = "linli.workorders"
     label = "workorders"
     verbose_name = "Work orders"
+
+    def ready(self) -> None:
+        # A rule's `work_order` action files a real order from now on, instead of a stand-in alarm.
+        from linli.automations.actions import WORK_ORDER_HANDLERS
+        from linli.workorders.services import file_from_automation
+
+        if file_from_automation not in WORK_ORDER_HANDLERS:
+            WORK_ORDER_HANDLERS.append(file_from_automation)

@@ -158,8 +158,12 @@ def test_a_device_offline_for_an_hour_becomes_a_work_order(district):
     assert went == [lock.pk]
     assert engine.fire_due(gone + dt.timedelta(minutes=59)) == []
     engine.fire_due(gone + dt.timedelta(minutes=60, seconds=1))
-    # No work-order app is registered yet, so the request is kept as an alarm rather than dropped.
-    assert Alarm.objects.get(type="work_order_device_repair", device=lock).title.startswith("设备离线")
+    # The work-order app files it as a repair order from an automation.
+    from linli.workorders.models import WorkOrder
+
+    order = WorkOrder.objects.get(compound=lock.compound, channel="automation")
+    assert order.title.startswith("设备离线") and order.category.code == "device_repair"
+    assert not Alarm.objects.filter(type="work_order_device_repair").exists()
 
 
 def test_a_device_back_within_the_hour_makes_no_work_order(district):
@@ -171,4 +175,6 @@ def test_a_device_back_within_the_hour_makes_no_work_order(district):
     _send(lock, "hb2", types.HEARTBEAT, {})
     sweep_and_alarm(timezone.now())  # heard again: an online connectivity event disarms
     engine.fire_due(gone + dt.timedelta(hours=2))
-    assert not Alarm.objects.filter(type="work_order_device_repair").exists()
+    from linli.workorders.models import WorkOrder
+
+    assert not WorkOrder.objects.filter(channel="automation").exists()

@@ -20,5 +20,10 @@ def test_a_long_garbage_collection_is_logged_once_per_collection(caplog):
         with caplog.at_level(logging.WARNING, logger="linli.runtime.gc"):
             gc.collect()
         assert not [r for r in caplog.records if r.name == "linli.runtime.gc"]
+        stop = watch_gc_pauses(warn_after_s=0.0)
+        stop()
+        with caplog.at_level(logging.WARNING, logger="linli.runtime.gc"):
+            gc.collect()
+        assert not [r for r in caplog.records if r.name == "linli.runtime.gc"]  # stopped: silent
     finally:
         gc.callbacks[:] = before
