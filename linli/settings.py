@@ -152,6 +152,10 @@ STORAGES = {"default": _media_storage,
 EVENT_RETENTION_DAYS = os.environ.get("LINLI_EVENT_RETENTION_DAYS", "")
 DEAD_LETTER_RETENTION_DAYS = int(os.environ.get("LINLI_DEAD_LETTER_RETENTION_DAYS", 30))
 EVENT_PURGE_BATCH = int(os.environ.get("LINLI_EVENT_PURGE_BATCH", 5000))
+# How long a gateway thread may hold the GIL while another waits (Python's default is 5 ms). The
+# gate and life-safety lanes wait on the database between statements and then for the GIL: at
+# 1 ms they get it back sooner from the bulk lane and the event loop (docs/benchmarks.md).
+GATEWAY_SWITCH_INTERVAL_S = float(os.environ.get("LINLI_GATEWAY_SWITCH_INTERVAL_S", "0.001"))
 
 # Staff lockout after repeated failed logins.
 LOGIN_FAILURE_LIMIT = int(os.environ.get("LINLI_LOGIN_FAILURE_LIMIT", 5))

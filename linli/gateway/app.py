@@ -17,6 +17,7 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,8 +104,12 @@ async def stop_core(context: GatewayContext) -> None:
 
 
 async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reuse_port: bool = False) -> None:
+    from django.conf import settings
+
     from linli.core.runtime import watch_gc_pauses
 
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(settings.GATEWAY_SWITCH_INTERVAL_S)
     unwatch_gc = watch_gc_pauses()
     context = await start_core(worker, workers)
     runner = web.AppRunner(build_app(writer=context.writer, directory=context.directory), access_log=None)
@@ -126,6 +131,7 @@ async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reus
         await runner.cleanup()
         await stop_core(context)
         unwatch_gc()
+        sys.setswitchinterval(switch_interval)
 
 
 def run_loop(main: Awaitable[None]) -> None:
