@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "linli.notify",
     "linli.billing",
     "linli.workorders",
+    "linli.votes",
     "linli.exchange",
     "linli.web",
 ]
