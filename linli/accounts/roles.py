@@ -138,6 +138,23 @@ BILLING_BY_ROLE: dict[str, set[str]] = {
 for _role, _billing in BILLING_BY_ROLE.items():
     PERMISSIONS[_role] = PERMISSIONS[_role] | _billing
 
+# Owners' votes: managers and community officers organise votes in their compounds; other government
+# roles watch them; residents see the votes of their compounds and cast a ballot for a house they
+# own (ownership checked in linli/votes/services.py), seeing only their own houses' ballots.
+VOTE_VIEW = _perms({"votes": ("vote", "elector", "ballot")}, VIEW)
+VOTE_ORGANISE = VOTE_VIEW | _perms({"votes": ("vote",)}, ("add", "change"))
+VOTE_OWN = _perms({"votes": ("vote", "elector", "ballot")}, VIEW) | {"votes.add_ballot"}
+VOTES_BY_ROLE: dict[str, set[str]] = {
+    Role.PROPERTY_MANAGER: VOTE_ORGANISE,
+    Role.COMMUNITY_OFFICER: VOTE_ORGANISE,
+    Role.CITY_ADMIN: VOTE_VIEW,
+    Role.STREET_OFFICER: VOTE_VIEW,
+    Role.GRID_WORKER: VOTE_VIEW,
+    Role.RESIDENT: VOTE_OWN,
+}
+for _role, _votes in VOTES_BY_ROLE.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _votes
+
 # Which roles a holder of `accounts.add_rolegrant` may hand out (always within their own reach).
 GRANTABLE_BY: dict[str, frozenset[str]] = {
     Role.CITY_ADMIN: frozenset(r for r in GRANTED_ON if r != Role.CITY_ADMIN),
