@@ -8,6 +8,7 @@ from linli.accounts.api import router as auth_router
 from linli.accounts.api import staff_router
 from linli.alarms.api import router as alarms_router
 from linli.automations.api import router as rules_router
+from linli.billing.api import router as billing_router
 from linli.core.api import AUTH, install_error_handlers
 from linli.core.audit_api import router as audit_router
 from linli.devices.api import router as devices_router
@@ -16,6 +17,7 @@ from linli.exchange.api import router as exchange_router
 from linli.notify.api import router as notify_router
 from linli.people.api import router as people_router
 from linli.places.api import router as places_router
+from linli.workorders.api import router as workorders_router
 
 api = NinjaAPI(
     title="Linli API",
@@ -36,3 +38,5 @@ api.add_router("/rules", rules_router)
 api.add_router("/audit", audit_router)
 api.add_router("/exchange", exchange_router)
 api.add_router("/notifications", notify_router)
+api.add_router("/billing", billing_router)
+api.add_router("/workorders", workorders_router)

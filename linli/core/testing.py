@@ -51,6 +51,14 @@ class Side:
     rule_run: Any = None
     command: Any = None
     users: dict[str, Any] = field(default_factory=dict)
+    # Billing and work orders: filled by `add_billing_and_work_orders` (not by `build_district`,
+    # so the billing and work-order tests keep counting only what they make themselves).
+    fee_item: Any = None
+    bill: Any = None
+    payment: Any = None
+    refund: Any = None
+    category: Any = None
+    work_order: Any = None
 
 
 @dataclass
@@ -144,6 +152,37 @@ def build_district() -> District:
         city_admin = User.objects.create_user(username="city_admin", password=PASSWORD, kind=AccountKind.STAFF)
         accounts.grant_role(actor=admin, user=city_admin, role=Role.CITY_ADMIN, region=city)
     return District(province, city, district, sides["a"], sides["b"], admin, city_admin)
+
+
+def add_billing_and_work_orders(d: District) -> District:
+    """On each side: a fee item billed for January 2020 (both houses), a cash payment with a little
+    prepaid for the house's bill, a pending refund of it, a grab category and an accepted order the
+    resident reported. Made once per district, through the real services."""
+    from linli.billing import payments
+    from linli.billing import services as billing
+    from linli.workorders import services as workorders
+
+    if d.a.fee_item is not None:
+        return d
+    with change_context(ChangeContext(source="test", actor="test")):
+        for tag, s in (("a", d.a), ("b", d.b)):
+            manager, cashier = s.users["property_manager"], s.users["cashier"]
+            s.fee_item = billing.create_fee_item(actor=manager, compound=s.compound, name="公共照明费",
+                                                 kind="fixed_monthly", amount_fen=1500)
+            run = billing.run_bills(actor=manager, compound=s.compound, fee_item=s.fee_item, period="2020-01")
+            s.bill = next(b for b in run.bills if b.house_id == s.house.pk)
+            s.payment = payments.record_cash_payment(actor=cashier, bills=[s.bill], amount_fen=2000,
+                                                     note=f"{tag.upper()}现金")
+            s.bill.refresh_from_db()
+            s.refund = payments.request_refund(actor=cashier, payment=s.payment, amount_fen=300, reason="多缴退回")
+            # The longest deadline there is: no SLA job in another test ever reaches this order.
+            s.category = workorders.create_category(actor=manager, compound=s.compound, code="corridor-light",
+                                                    kind="repair", name="楼道照明", deadline_minutes=90 * 24 * 60,
+                                                    dispatch_mode="grab")
+            order = workorders.submit(actor=s.users["resident"], compound=s.compound, category=s.category,
+                                      title="楼道灯不亮", house=s.house, contact_phone=PHONES[f"{tag}_owner"])
+            s.work_order = workorders.accept(actor=manager, order=order)
+    return d
 
 
 def _add_device(s: Side, admin: Any, tag: str) -> None:

@@ -20,8 +20,9 @@ from linli.accounts.models import RoleGrant, User
 from linli.alarms.models import Alarm
 from linli.api import api
 from linli.automations.models import Rule, RuleRun
+from linli.billing.models import Bill, FeeItem, Payment, Refund
 from linli.core.models import AuditEntry
-from linli.core.testing import ID_NUMBERS, PHONES, District, Side
+from linli.core.testing import ID_NUMBERS, PHONES, District, Side, add_billing_and_work_orders
 from linli.core.tests.apiclient import ApiClient
 from linli.devices.models import Device, DeviceCommand, DeviceType
 from linli.events.models import DeadLetter, Event
@@ -31,6 +32,7 @@ from linli.notify.testing import side_records as notify_records
 from linli.people import services as people
 from linli.people.models import Consent, Organisation, Person, RealUnit, Residency, Vehicle
 from linli.places.models import Building, Compound, Grid, House, Region, Unit
+from linli.workorders.models import Category, WorkOrder
 
 pytestmark = pytest.mark.urls("linli.core.tests.api_only_urls")
 
@@ -206,6 +208,57 @@ MATRIX: dict[str, Op] = {
     "unsubscribe_webpush": Op("write", "push_subscription", "subscription_id"),
     "bind_wechat": Op("self"),
     "unbind_wechat": Op("self"),
+    # Billing: money in fen; a resident reaches only the bills and payments of their own house.
+    "list_fee_items": Op("list", "fee_item", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "get_fee_item": Op("detail", "fee_item", "fee_item_id"),
+    "create_fee_item": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk, "name": "越权收费",
+                                                         "kind": "fixed_monthly", "amount_fen": 100}),
+    "update_fee_item": Op("write", "fee_item", "fee_item_id", body=lambda f, own: {"name": "改名"}),
+    "run_bills": Op("write", "fee_item", "fee_item_id", body=lambda f, own: {"period": "2020-02"}),
+    "list_bills": Op("list", "bill", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                             lambda f: {"house_id": f.records["house"].pk})),
+    "get_bill": Op("detail", "bill", "bill_id"),
+    "list_payments": Op("list", "payment", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                   lambda f: {"house_id": f.records["house"].pk})),
+    "get_payment": Op("detail", "payment", "payment_id"),
+    "start_payment": Op("create", body=lambda f, own: {"bill_ids": [f.records["bill"].pk]}),
+    "record_cash_payment": Op("create", body=lambda f, own: {"bill_ids": [f.records["bill"].pk], "amount_fen": 100}),
+    "list_refunds": Op("list", "refund", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "request_refund": Op("write", "payment", "payment_id", body=lambda f, own: {"amount_fen": 1, "reason": "越权"}),
+    "approve_refund": Op("write", "refund", "refund_id"),
+    "reject_refund": Op("write", "refund", "refund_id"),
+    "get_disclosure": Op("detail", "compound", "compound_id", probes=(lambda f: {"year": 2020, "month": 1},)),
+    "get_prepaid_balance": Op("detail", "house", "house_id"),
+    # Work orders: every move is aimed at the other side's order (or, for a resident, the neighbour's).
+    "list_workorder_categories": Op("list", "category", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "get_workorder_category": Op("detail", "category", "category_id"),
+    "create_workorder_category": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk, "code": "intrude",
+                                                                   "kind": "repair", "name": "越权",
+                                                                   "deadline_minutes": 60}),
+    "update_workorder_category": Op("write", "category", "category_id", body=lambda f, own: {"name": "改名"}),
+    "list_work_orders": Op("list", "work_order", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                         lambda f: {"category_id": f.side.category.pk})),
+    "list_grab_pool": Op("list", "work_order", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "get_work_order": Op("detail", "work_order", "order_id"),
+    "report_work_order": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk,
+                                                           "category_id": f.side.category.pk, "title": "越权报事"}),
+    "accept_work_order": Op("write", "work_order", "order_id"),
+    "assign_work_order": Op("write", "work_order", "order_id",
+                            body=lambda f, own: {"assignee_id": f.side.users["technician"].pk}),
+    "grab_work_order": Op("write", "work_order", "order_id"),
+    "start_work_order": Op("write", "work_order", "order_id"),
+    "complete_work_order": Op("write", "work_order", "order_id"),
+    "visit_work_order": Op("write", "work_order", "order_id", body=lambda f, own: {"rating": 5}),
+    "close_work_order": Op("write", "work_order", "order_id"),
+    "transfer_work_order": Op("write", "work_order", "order_id",
+                              body=lambda f, own: {"assignee_id": f.side.users["technician"].pk}),
+    "return_work_order": Op("write", "work_order", "order_id", body=lambda f, own: {"note": "越权"}),
+    "suspend_work_order": Op("write", "work_order", "order_id", body=lambda f, own: {"reason": "越权"}),
+    "resume_work_order": Op("write", "work_order", "order_id"),
+    "reopen_work_order": Op("write", "work_order", "order_id", body=lambda f, own: {"reason": "越权"}),
+    "cancel_work_order": Op("write", "work_order", "order_id", body=lambda f, own: {"reason": "越权"}),
+    "get_workorder_sla": Op("detail", "compound", "compound_id",
+                            probes=(lambda f: {"since": "2020-01-01", "until": "2030-01-01"},)),
 }
 
 MODELS = {"region": Region, "grid": Grid, "compound": Compound, "building": Building, "unit": Unit,
@@ -214,7 +267,8 @@ MODELS = {"region": Region, "grid": Grid, "compound": Compound, "building": Buil
           "staff": User, "grant": RoleGrant, "family": Person, "device": Device, "event": Event,
           "dead_letter": DeadLetter, "device_type": DeviceType, "alarm": Alarm,
           "command": DeviceCommand, "rule": Rule, "rule_run": RuleRun, "notification": Notification,
-          "inbox": Delivery, "push_subscription": PushSubscription}
+          "inbox": Delivery, "push_subscription": PushSubscription, "fee_item": FeeItem, "bill": Bill,
+          "payment": Payment, "refund": Refund, "category": Category, "work_order": WorkOrder}
 
 
 def operations() -> list[tuple[str, str, str]]:
@@ -258,6 +312,12 @@ def _side_ids(side: Side) -> dict[str, set[Any]]:
         "grant": set(RoleGrant.objects.filter(user__in=[u for r, u in side.users.items() if r != "resident"])
                      .values_list("pk", flat=True)),
         **notify_ids(side),
+        "fee_item": set(FeeItem.objects.filter(compound=c).values_list("pk", flat=True)),
+        "bill": set(Bill.objects.filter(compound=c).values_list("pk", flat=True)),
+        "payment": set(Payment.objects.filter(compound=c).values_list("pk", flat=True)),
+        "refund": set(Refund.objects.filter(compound=c).values_list("pk", flat=True)),
+        "category": set(Category.objects.filter(compound=c).values_list("pk", flat=True)),
+        "work_order": set(WorkOrder.objects.filter(compound=c).values_list("pk", flat=True)),
     }
 
 
@@ -271,14 +331,18 @@ def _staff_foreign(other: Side, other_tag: str) -> Foreign:
                "staff": other.users["guard"], "grant": other.users["guard"].grants.first(), "family": other.family,
                "device": other.device, "event": other.event, "dead_letter": other.dead_letter,
                "alarm": other.alarm, "command": other.command, "rule": other.rule, "rule_run": other.rule_run,
-               **notify_records(other)}
+               "fee_item": other.fee_item, "bill": other.bill, "payment": other.payment, "refund": other.refund,
+               "category": other.category, "work_order": other.work_order, **notify_records(other)}
     return Foreign(other, records, _side_ids(other))
 
 
-def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> Foreign:
+def _neighbour_foreign(d: District, neighbour: Person, residency: Residency, neighbour_order: WorkOrder) -> Foreign:
     """For a resident of side A: the household next door (same building, same unit)."""
     a = d.a
-    records = {"region": d.b.street, "grid": a.grid, "compound": d.b.compound, "building": d.b.building,
+    own_house = a.house.pk
+    records = {"fee_item": d.b.fee_item, "bill": Bill.objects.get(house=a.other_house, fee_item=a.fee_item),
+               "payment": d.b.payment, "refund": d.b.refund, "category": d.b.category, "work_order": neighbour_order,
+               "region": d.b.street, "grid": a.grid, "compound": d.b.compound, "building": d.b.building,
                "unit": d.b.unit, "house": a.other_house, "person": neighbour, "residency": residency,
                "organisation": d.b.company, "real_unit": a.real_unit, "vehicle": d.b.vehicle,
                "consent": d.b.consent,
@@ -305,6 +369,13 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency) -> 
     ids["rule"] = set(Rule.objects.values_list("pk", flat=True))
     ids["rule_run"] = set(RuleRun.objects.values_list("pk", flat=True))
     ids["notification"] = set(Notification.objects.values_list("pk", flat=True))
+    # Residents set no tariffs and see no categories; of bills, payments, refunds and orders only their own.
+    ids["fee_item"] = set(FeeItem.objects.values_list("pk", flat=True))
+    ids["category"] = set(Category.objects.values_list("pk", flat=True))
+    ids["bill"] = set(Bill.objects.exclude(house_id=own_house).values_list("pk", flat=True))
+    ids["payment"] = set(Payment.objects.exclude(house_id=own_house).values_list("pk", flat=True))
+    ids["refund"] = set(Refund.objects.exclude(payment__house_id=own_house).values_list("pk", flat=True))
+    ids["work_order"] = set(WorkOrder.objects.exclude(reporter_person=a.owner).values_list("pk", flat=True))
     return Foreign(d.b, records, ids)
 
 
@@ -435,6 +506,12 @@ def test_no_role_reads_or_writes_outside_its_scope(district):
                                      phone=PHONES["a_neighbour"])
     neighbour_residency = people.add_residency(actor=d.admin, person=neighbour, house=d.a.other_house,
                                                role="owner", since=dt.date(2019, 5, 1))
+    add_billing_and_work_orders(d)
+    from linli.workorders import services as workorders
+
+    neighbour_order = workorders.submit(actor=d.a.users["customer_service"], compound=d.a.compound,
+                                        category=d.a.category, title="邻居家漏水", house=d.a.other_house,
+                                        reporter_person=neighbour)
     failures: list[str] = []
     checked = 0
     for tag, own, other_tag, other in (("a", d.a, "b", d.b), ("b", d.b, "a", d.a)):
@@ -446,7 +523,7 @@ def test_no_role_reads_or_writes_outside_its_scope(district):
             _check_own_reads(f"{role}_{tag}", user, own, failures)
             checked += 1
     # Two households: the resident of a's 501 against b's records and against 502 next door.
-    _check_user("resident_a", d.a.users["resident"], d.a, _neighbour_foreign(d, neighbour, neighbour_residency),
+    _check_user("resident_a", d.a.users["resident"], d.a, _neighbour_foreign(d, neighbour, neighbour_residency, neighbour_order),
                 failures)
     _check_own_reads("resident_a", d.a.users["resident"], d.a, failures)
     _check_user("resident_b", d.b.users["resident"], d.b, _staff_foreign(d.a, "a"), failures)

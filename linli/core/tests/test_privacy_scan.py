@@ -48,14 +48,17 @@ def _body_text(response) -> str:
 
 def _get_operations(district) -> list[tuple[str, str]]:
     """(operationId, url) for every GET in the schema, path params filled with side-a records."""
-    a = district.a
+    from linli.core.testing import add_billing_and_work_orders
+
+    a = add_billing_and_work_orders(district).a
     values = {"region_id": a.community.pk, "grid_id": a.grid.pk, "compound_id": a.compound.pk,
               "building_id": a.building.pk, "unit_id": a.unit.pk, "house_id": a.house.pk,
               "person_id": a.owner.pk, "residency_id": a.residency.pk, "organisation_id": a.company.pk,
               "real_unit_id": a.real_unit.pk, "vehicle_id": a.vehicle.pk, "consent_id": a.consent.pk,
               "user_id": a.users["guard"].pk, "device_id": a.device.pk, "event_id": a.event.pk,
               "dead_letter_id": a.dead_letter.pk, "alarm_id": a.alarm.pk, "rule_id": a.rule.pk,
-              "index": 0}
+              "index": 0, "fee_item_id": a.fee_item.pk, "bill_id": a.bill.pk, "payment_id": a.payment.pk,
+              "refund_id": a.refund.pk, "category_id": a.category.pk, "order_id": a.work_order.pk}
     from linli.core.models import AuditEntry
 
     values["entry_id"] = AuditEntry.objects.filter(object_type="people.person").order_by("id").first().pk

@@ -1,0 +1,365 @@
+"""REST endpoints for billing (/api/billing/…): fee items, bill runs, bills, payments, refunds,
+the monthly disclosure of the public funds and a house's prepaid balance.
+
+Money is integer fen in and out. Thin: inputs are validated here, reads go through
+`linli.billing.selectors`, writes through `linli.billing.services` and `linli.billing.payments`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema
+from ninja.responses import Status
+
+from linli.billing import payments, selectors, services
+from linli.billing.models import (
+    BillStatus,
+    FeeItem,
+    FeeKind,
+    LineKind,
+    Payment,
+    PaymentStatus,
+    Provider,
+    Refund,
+    RefundStatus,
+)
+from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.selectors import get_visible
+from linli.places import selectors as places
+
+router = Router(tags=["billing"])
+
+
+# --- fee items -----------------------------------------------------------------------------------
+
+class FeeItemOut(Schema):
+    id: int
+    compound_id: int
+    name: str
+    kind: FeeKind
+    unit_price_fen: int | None
+    amount_fen: int | None
+    meter_kind: str
+    income_account: str
+    due_days: int
+    late_fee_bp_per_day: int
+    late_fee_cap_bp: int
+    active: bool
+
+
+class FeeItemFilter(Schema):
+    compound_id: int | None = None
+    active_only: bool = False
+
+
+class FeeItemIn(Schema):
+    compound_id: int
+    name: str = Field(min_length=1, max_length=60)
+    kind: FeeKind
+    unit_price_fen: int | None = Field(None, ge=0, description="fen per m² per month, or per metered unit")
+    amount_fen: int | None = Field(None, ge=0, description="fen per month, or the cycle's total when shared")
+    meter_kind: str = Field("", max_length=20)
+    income_account: str = Field("property_income", description="property_income, public_revenue or "
+                                                               "maintenance_fund")
+    due_days: int = Field(15, ge=0, le=366)
+    late_fee_bp_per_day: int = Field(0, ge=0)
+    late_fee_cap_bp: int = Field(10000, ge=0)
+    active: bool = True
+
+
+class FeeItemPatch(Schema):
+    name: str | None = Field(None, min_length=1, max_length=60)
+    unit_price_fen: int | None = Field(None, ge=0)
+    amount_fen: int | None = Field(None, ge=0)
+    due_days: int | None = Field(None, ge=0, le=366)
+    late_fee_bp_per_day: int | None = Field(None, ge=0)
+    late_fee_cap_bp: int | None = Field(None, ge=0)
+    active: bool | None = None
+
+
+class BillRunIn(Schema):
+    period: str = Field(description="a calendar month, e.g. 2026-11 (Asia/Shanghai)", max_length=7)
+
+
+class BillRunOut(Schema):
+    id: int
+    compound_id: int
+    fee_item_id: int
+    period_start: dt.date
+    period_end: dt.date
+    at: dt.datetime
+    billed: int
+    total_fen: int
+    skipped: list
+    created: bool = Field(False, description="false when this fee item and period were billed before (nothing new)")
+
+
+@router.get("/fee-items", response={200: paged(FeeItemOut), **ERRORS}, operation_id="list_fee_items")
+def list_fee_items(request: HttpRequest, filters: Query[FeeItemFilter], pg: Query[PageQuery]):
+    return page(selectors.fee_items(request.user, **filters.dict()).order_by("compound_id", "name", "id"), pg)
+
+
+@router.get("/fee-items/{fee_item_id}", response={200: FeeItemOut, **ERRORS}, operation_id="get_fee_item")
+def get_fee_item(request: HttpRequest, fee_item_id: int):
+    return get_visible(FeeItem.objects.select_related("compound"), request.user, fee_item_id)
+
+
+@router.post("/fee-items", response={201: FeeItemOut, **ERRORS}, operation_id="create_fee_item")
+def create_fee_item(request: HttpRequest, payload: FeeItemIn):
+    fields = payload.dict()
+    compound = places.compound(request.user, fields.pop("compound_id"))
+    return Status(201, services.create_fee_item(actor=request.user, compound=compound, **fields))
+
+
+@router.patch("/fee-items/{fee_item_id}", response={200: FeeItemOut, **ERRORS}, operation_id="update_fee_item")
+def update_fee_item(request: HttpRequest, fee_item_id: int, payload: FeeItemPatch):
+    fee_item = get_visible(FeeItem.objects.select_related("compound"), request.user, fee_item_id)
+    return services.change_fee_item(actor=request.user, fee_item=fee_item, changes=payload.dict(exclude_unset=True))
+
+
+@router.post("/fee-items/{fee_item_id}/runs", response={200: BillRunOut, 201: BillRunOut, **ERRORS},
+             operation_id="run_bills")
+def run_bills(request: HttpRequest, fee_item_id: int, payload: BillRunIn):
+    """Bill every house of the fee item's compound for the period, once: a repeat answers 200 with
+    the earlier run and bills nothing."""
+    fee_item = get_visible(FeeItem.objects.select_related("compound"), request.user, fee_item_id)
+    result = services.run_bills(actor=request.user, compound=fee_item.compound, fee_item=fee_item,
+                                period=payload.period)
+    result.run.created = result.created
+    return Status(201 if result.created else 200, result.run)
+
+
+# --- bills ---------------------------------------------------------------------------------------
+
+class BillLineOut(Schema):
+    id: int
+    kind: LineKind
+    description: str
+    quantity: str | None
+    unit_price_fen: int | None
+    amount_fen: int
+    on_day: dt.date | None
+
+    @staticmethod
+    def resolve_quantity(obj) -> str | None:
+        return None if obj.quantity is None else str(obj.quantity)
+
+
+class BillOut(Schema):
+    id: int
+    compound_id: int
+    house_id: int
+    fee_item_id: int
+    fee_item_name: str = Field(alias="fee_item.name")
+    period_start: dt.date
+    period_end: dt.date
+    due_on: dt.date
+    charges_fen: int
+    late_fees_fen: int
+    amount_fen: int
+    paid_fen: int
+    outstanding_fen: int
+    status: BillStatus
+    issued_at: dt.datetime
+
+
+class BillDetailOut(BillOut):
+    lines: list[BillLineOut]
+
+    @staticmethod
+    def resolve_lines(obj) -> list:
+        return list(obj.lines.all())
+
+
+class BillFilter(Schema):
+    compound_id: int | None = None
+    house_id: int | None = None
+    unpaid_only: bool = False
+    status: BillStatus | None = None
+
+
+@router.get("/bills", response={200: paged(BillOut), **ERRORS}, operation_id="list_bills")
+def list_bills(request: HttpRequest, filters: Query[BillFilter], pg: Query[PageQuery]):
+    """Staff see their compounds' bills; a resident the bills of the houses they live in."""
+    f = filters.dict()
+    f["status"] = f["status"] or ""
+    return page(selectors.bills(request.user, **f), pg)
+
+
+@router.get("/bills/{bill_id}", response={200: BillDetailOut, **ERRORS}, operation_id="get_bill")
+def get_bill(request: HttpRequest, bill_id: int):
+    return selectors.bill(request.user, bill_id)
+
+
+# --- payments ------------------------------------------------------------------------------------
+
+class PaymentOut(Schema):
+    """A payment (缴费) for one house's bills, in fen.
+
+    For an online payment just started (status `created`) the provider's order is NOT created yet:
+    that step is not wired to this API, so no prepay parameters or pay URL come back; the bills are
+    credited only when the provider's notification for `out_trade_no` arrives."""
+
+    id: int
+    compound_id: int
+    house_id: int
+    out_trade_no: str
+    provider: Provider
+    amount_fen: int
+    status: PaymentStatus
+    created_at: dt.datetime
+    paid_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    note: str
+
+
+class PaymentFilter(Schema):
+    compound_id: int | None = None
+    house_id: int | None = None
+    status: PaymentStatus | None = None
+
+
+class StartPaymentIn(Schema):
+    bill_ids: list[int] = Field(min_length=1, max_length=50, description="bills of one house, settled in this order")
+    provider: Provider = Provider.WECHATPAY
+
+
+class CashPaymentIn(Schema):
+    bill_ids: list[int] = Field([], max_length=50, description="bills of one house; empty with house_id: a top-up")
+    house_id: int | None = Field(None, description="for a prepaid top-up without bills")
+    amount_fen: int = Field(gt=0)
+    method: Provider = Provider.CASH
+    note: str = Field("", max_length=200)
+
+
+def _bills(request: HttpRequest, ids: list[int]) -> list:
+    # Each bill through the user's scope: one out of reach answers 404, whatever the others are.
+    return [selectors.bill(request.user, pk) for pk in dict.fromkeys(ids)]
+
+
+@router.get("/payments", response={200: paged(PaymentOut), **ERRORS}, operation_id="list_payments")
+def list_payments(request: HttpRequest, filters: Query[PaymentFilter], pg: Query[PageQuery]):
+    f = filters.dict()
+    f["status"] = f["status"] or ""
+    return page(selectors.payments(request.user, **f), pg)
+
+
+@router.get("/payments/{payment_id}", response={200: PaymentOut, **ERRORS}, operation_id="get_payment")
+def get_payment(request: HttpRequest, payment_id: int):
+    return get_visible(Payment.objects, request.user, payment_id)
+
+
+@router.post("/payments", response={201: PaymentOut, **ERRORS}, operation_id="start_payment")
+def start_payment(request: HttpRequest, payload: StartPaymentIn):
+    """Record an online payment (status `created`) for the bills' outstanding amount.
+
+    Not wired yet: the provider's order (WeChat Pay / Alipay prepay parameters) is not created by
+    this endpoint; the response is the Payment only, and the bills are credited when the
+    provider's notification arrives."""
+    bills = _bills(request, payload.bill_ids)
+    return Status(201, payments.start_payment(actor=request.user, bills=bills, provider=payload.provider))
+
+
+@router.post("/cash-payments", response={201: PaymentOut, **ERRORS}, operation_id="record_cash_payment")
+def record_cash_payment(request: HttpRequest, payload: CashPaymentIn):
+    """A cashier takes cash or a bank transfer; anything above the bills' outstanding becomes prepaid."""
+    bills = _bills(request, payload.bill_ids)
+    house = places.house(request.user, payload.house_id) if payload.house_id and not bills else None
+    return Status(201, payments.record_cash_payment(actor=request.user, bills=bills, amount_fen=payload.amount_fen,
+                                                    method=payload.method, note=payload.note, house=house))
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+class RefundOut(Schema):
+    id: int
+    compound_id: int
+    payment_id: int
+    amount_fen: int
+    reason: str
+    status: RefundStatus
+    requested_by_id: int
+    requested_at: dt.datetime
+    decided_by_id: int | None
+    decided_at: dt.datetime | None
+
+
+class RefundIn(Schema):
+    amount_fen: int = Field(gt=0)
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class RefundFilter(Schema):
+    compound_id: int | None = None
+    pending_only: bool = False
+
+
+def _refund(request: HttpRequest, refund_id: int) -> Refund:
+    return get_visible(Refund.objects.select_related("payment"), request.user, refund_id)
+
+
+@router.get("/refunds", response={200: paged(RefundOut), **ERRORS}, operation_id="list_refunds")
+def list_refunds(request: HttpRequest, filters: Query[RefundFilter], pg: Query[PageQuery]):
+    return page(selectors.refunds(request.user, **filters.dict()), pg)
+
+
+@router.post("/payments/{payment_id}/refunds", response={201: RefundOut, **ERRORS}, operation_id="request_refund")
+def request_refund(request: HttpRequest, payment_id: int, payload: RefundIn):
+    """Ask for money back on a paid payment; someone other than the requester approves it."""
+    payment = get_visible(Payment.objects, request.user, payment_id)
+    return Status(201, payments.request_refund(actor=request.user, payment=payment, amount_fen=payload.amount_fen,
+                                               reason=payload.reason))
+
+
+@router.post("/refunds/{refund_id}/approve", response={200: RefundOut, **ERRORS}, operation_id="approve_refund")
+def approve_refund(request: HttpRequest, refund_id: int):
+    return payments.approve_refund(actor=request.user, refund=_refund(request, refund_id))
+
+
+@router.post("/refunds/{refund_id}/reject", response={200: RefundOut, **ERRORS}, operation_id="reject_refund")
+def reject_refund(request: HttpRequest, refund_id: int):
+    return payments.reject_refund(actor=request.user, refund=_refund(request, refund_id))
+
+
+# --- disclosure and prepaid ----------------------------------------------------------------------
+
+class MonthQuery(Schema):
+    year: int = Field(ge=2000, le=2100)
+    month: int = Field(ge=1, le=12)
+
+
+class FundMonthOut(Schema):
+    kind: str
+    opening_fen: int
+    income_fen: int
+    spending_fen: int
+    closing_fen: int
+
+
+class DisclosureOut(Schema):
+    compound_id: int
+    year: int
+    month: int
+    funds: list[FundMonthOut]
+
+
+class PrepaidOut(Schema):
+    house_id: int
+    balance_fen: int
+
+
+@router.get("/compounds/{compound_id}/disclosure", response={200: DisclosureOut, **ERRORS},
+            operation_id="get_disclosure")
+def get_disclosure(request: HttpRequest, compound_id: int, month: Query[MonthQuery]):
+    """公示: public revenue and the maintenance fund for one calendar month; owners may read it."""
+    compound = places.compound(request.user, compound_id)
+    funds = selectors.monthly_disclosure(request.user, compound, month.year, month.month)
+    return {"compound_id": compound.pk, "year": month.year, "month": month.month, "funds": list(funds.values())}
+
+
+@router.get("/houses/{house_id}/prepaid", response={200: PrepaidOut, **ERRORS}, operation_id="get_prepaid_balance")
+def get_prepaid_balance(request: HttpRequest, house_id: int):
+    house = places.house(request.user, house_id)
+    return {"house_id": house.pk, "balance_fen": selectors.prepaid_balance(request.user, house)}
