@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "linli.workorders",
     "linli.votes",
     "linli.exchange",
+    "linli.portal",
     "linli.web",
 ]
 

@@ -1,0 +1,43 @@
+"""A resident logs in to the portal with their phone and a one-time code; others are turned away."""
+
+import pytest
+from django.test import Client
+
+from linli.core.testing import PHONES
+from linli.notify.providers import ConsoleSmsProvider
+
+
+@pytest.mark.django_db
+def test_a_resident_logs_in_with_a_code_and_sees_their_house(district):
+    ConsoleSmsProvider.sent.clear()
+    client = Client()
+    assert client.get("/m/").status_code == 302
+    page = client.post("/m/login/", {"step": "phone", "resident-phone": PHONES["a_owner"]})
+    assert page.status_code == 200
+    code = ConsoleSmsProvider.sent[-1].params["code"]
+    answer = client.post("/m/login/", {"step": "code", "code-phone": PHONES["a_owner"], "code-code": code,
+                                       "next": "/m/"})
+    assert answer.status_code == 302 and answer["Location"] == "/m/"
+    home = client.get("/m/")
+    assert home.status_code == 200
+    assert district.a.house.number in home.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_wrong_code_is_refused_with_a_reason_and_no_session(district):
+    ConsoleSmsProvider.sent.clear()
+    client = Client()
+    client.post("/m/login/", {"step": "phone", "resident-phone": PHONES["a_owner"]})
+    code = ConsoleSmsProvider.sent[-1].params["code"]
+    wrong = "000000" if code != "000000" else "111111"
+    answer = client.post("/m/login/", {"step": "code", "code-phone": PHONES["a_owner"], "code-code": wrong})
+    assert answer.status_code == 400
+    assert "验证码错误" in answer.content.decode()
+    assert client.get("/m/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_staff_are_sent_to_the_staff_login_for_resident_pages(district, client):
+    client.force_login(district.a.users["technician"], backend="linli.accounts.backends.StaffPasswordBackend")
+    answer = client.get("/m/")
+    assert answer.status_code == 302 and answer["Location"].startswith("/m/login/")
