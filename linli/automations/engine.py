@@ -154,6 +154,11 @@ def evaluate_stored(events: list[Event]) -> None:
     RuleRun.objects.bulk_create(runs)
 
 
+# A rule's run is owed for every stored event: evaluated in the same transaction, or a crash
+# between commit and evaluation would lose it.
+evaluate_stored.atomic_with_store = lambda batch: any(RULES.get(m.type) for m in batch)  # type: ignore[attr-defined]
+
+
 def _pending(rule: Rule, subject: str):
     return RuleTimer.objects.filter(Q(subject=subject) | Q(subject__startswith=f"{subject}#"), rule=rule)
 

@@ -72,6 +72,10 @@ def apply_acks(events: list) -> None:
             detail=str(event.payload.get("detail", ""))[:500])
 
 
+# An ack must close its command together with the stored event.
+apply_acks.atomic_with_store = lambda batch: any(m.type == types.COMMAND_ACK for m in batch)  # type: ignore[attr-defined]
+
+
 def claim_due(now: dt.datetime | None = None, limit: int = 100) -> list[DeviceCommand]:
     """Expire stale commands and return the pending ones to publish (oldest first)."""
     now = now or timezone.now()

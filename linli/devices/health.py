@@ -105,4 +105,12 @@ def after_store(events: list) -> None:
             apply_status(e.device_id, e.payload, at=now)
 
 
+def _after_store_atomic(batch: list) -> bool:
+    # last_seen_at may trail the events (a crash between loses a hint the next message restores);
+    # a status message (Last Will, fault) must change the device's state with the event.
+    return any(m.type == types.STATUS for m in batch)
+
+
+after_store.atomic_with_store = _after_store_atomic  # type: ignore[attr-defined]
+
 __all__ = ["after_store", "end_outages", "forget_seen", "offline_after", "seen", "start_outages", "sweep"]

@@ -22,9 +22,20 @@ from linli.events.models import DeadLetter, Event
 
 RAW_LIMIT = 8000
 
-# Called inside the batch's transaction with the newly stored events (duplicates excluded).
-# Apps above this one register here (automations evaluates its rules) so nothing imports upwards.
+# Called with the newly stored events (duplicates excluded). Apps above this one register here
+# (automations evaluates its rules) so nothing imports upwards. A hook runs inside the batch's
+# transaction unless it says, through an `atomic_with_store(batch)` attribute answering False, that
+# for this batch it only writes what may trail the events (a device's last-seen time): a crash
+# between the two must not lose anything the hook owes (a rule's run, a command's ack).
 AFTER_STORE: list[Callable[[list[Event]], None]] = []
+
+
+def _needs_transaction(batch: list[Incoming]) -> bool:
+    for hook in AFTER_STORE:
+        wants = getattr(hook, "atomic_with_store", None)
+        if wants is None or wants(batch):
+            return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -64,20 +75,46 @@ def store(batch: list[Incoming], *, on_commit: Callable[[list[Stored]], None] | 
     first: dict[tuple[int, str], Incoming] = {}
     for m in batch:
         first.setdefault((m.device_id, m.message_id), m)
+    connection = connections[Event.objects.db]
+    # Inside a caller's transaction nothing commits here, and a batch over one statement would
+    # commit in parts: both keep the single transaction.
+    if len(first) <= _CHUNK and not connection.in_atomic_block and not _needs_transaction(batch):
+        return _store_then_follow(batch, first, now, on_commit)
     with transaction.atomic():
         inserted = _insert(list(first.values()), now)
-        results = []
-        seen: set[tuple[int, str]] = set()
-        for m in batch:
-            key = (m.device_id, m.message_id)
-            new = key in inserted and key not in seen
-            seen.add(key)
-            results.append(Stored(m, inserted[key] if new else None, duplicate=not new))
+        results = _results(batch, inserted)
         if on_commit is not None:
             transaction.on_commit(lambda: on_commit(results))  # first in line: hooks register theirs below
         events = [_event(inserted[key], m, now) for key, m in first.items() if key in inserted]
         for hook in AFTER_STORE:
             hook(events)
+    return results
+
+
+def _store_then_follow(batch: list[Incoming], first: dict[tuple[int, str], Incoming], now: dt.datetime,
+                       on_commit: Callable[[list[Stored]], None] | None) -> list[Stored]:
+    """One statement in autocommit, the sender answered, then the trailing hooks in their own
+    transaction: a plate read whose camera holds the barrier costs one round trip, not three."""
+    inserted = _insert(list(first.values()), now)  # atomic on its own: one INSERT … RETURNING
+    results = _results(batch, inserted)
+    if on_commit is not None:
+        on_commit(results)
+    events = [_event(inserted[key], m, now) for key, m in first.items() if key in inserted]
+    if events:
+        with transaction.atomic():
+            for hook in AFTER_STORE:
+                hook(events)
+    return results
+
+
+def _results(batch: list[Incoming], inserted: dict[tuple[int, str], int]) -> list[Stored]:
+    results = []
+    seen: set[tuple[int, str]] = set()
+    for m in batch:
+        key = (m.device_id, m.message_id)
+        new = key in inserted and key not in seen
+        seen.add(key)
+        results.append(Stored(m, inserted[key] if new else None, duplicate=not new))
     return results
 
 
