@@ -37,22 +37,40 @@ def cmd_gateway(ns: argparse.Namespace) -> None:
     run_gateway(ns.host, ns.gateway_port, workers=ns.workers)
 
 
-def _gateway_child(host: str, port: int, parent_pid: int) -> None:
+def cmd_worker(ns: argparse.Namespace) -> None:
+    from linli.worker.app import run_worker
+
+    run_worker()
+
+
+def _stop_when_orphaned(parent_pid: int) -> None:
     import signal
     import threading
     import time
 
-    def stop_when_orphaned() -> None:
+    def watch() -> None:
         # uvicorn re-raises SIGTERM after its shutdown, so `linli run` may die without stopping us.
         while os.getppid() == parent_pid:
             time.sleep(1)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    threading.Thread(target=stop_when_orphaned, name="parent-watch", daemon=True).start()
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _gateway_child(host: str, port: int, parent_pid: int) -> None:
+    _stop_when_orphaned(parent_pid)
     _django()
     from linli.gateway.app import run_gateway
 
     run_gateway(host, port)
+
+
+def _worker_child(parent_pid: int) -> None:
+    _stop_when_orphaned(parent_pid)
+    _django()
+    from linli.worker.app import run_worker
+
+    run_worker()
 
 
 def cmd_run(ns: argparse.Namespace) -> None:
@@ -75,7 +93,8 @@ def cmd_run(ns: argparse.Namespace) -> None:
         demo_environment()  # before the children start: they inherit it
     # The gateway is its own asyncio process, as in a scaled deployment; it ends with the web server.
     children = [spawn.Process(target=_gateway_child, args=(ns.host, ns.gateway_port, os.getpid()),
-                              name="linli-gateway", daemon=True)]
+                              name="linli-gateway", daemon=True),
+                spawn.Process(target=_worker_child, args=(os.getpid(),), name="linli-worker", daemon=True)]
     if simulate:
         # Live devices for a newcomer: heartbeats, plate reads, door events and now and then an incident.
         from linli.simulate.command import simulator_child
@@ -203,6 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=int(os.environ.get("LINLI_GATEWAY_WORKERS", "1")),
                    help="gateway processes sharing the port and the MQTT load (about one per core)")
     p.set_defaults(func=cmd_gateway)
+    p = sub.add_parser("worker", help="run the durable business jobs (deadlines, reminders, expiries)")
+    p.set_defaults(func=cmd_worker)
     p = sub.add_parser("simulate", help="drive realistic device traffic through the gateway (demo, benchmarks)")
     from linli.simulate.command import add_arguments
 

@@ -55,8 +55,10 @@ def watch_gc_pauses(warn_after_s: float = GC_PAUSE_WARN_S) -> Callable[[], None]
     return unwatch
 
 
-async def start_periodic(name: str, every_s: float, work: Callable[[], None]) -> Callable[[], Awaitable[None]]:
-    """Run the synchronous `work` in a thread every `every_s` seconds until the returned stop is awaited.
+async def start_periodic(name: str, every_s: float, work: Callable[[], None], *,
+                         first_after_s: float | None = None) -> Callable[[], Awaitable[None]]:
+    """Run the synchronous `work` in a thread every `every_s` seconds until the returned stop is awaited
+    (the first time after `first_after_s`, by default one period).
 
     A failure (a database restart) is logged by type only and the loop goes on; the thread's
     stale connection is dropped before each run.
@@ -70,8 +72,10 @@ async def start_periodic(name: str, every_s: float, work: Callable[[], None]) ->
         work()
 
     async def loop() -> None:
+        pause = every_s if first_after_s is None else first_after_s
         while True:
-            await asyncio.sleep(every_s)
+            await asyncio.sleep(pause)
+            pause = every_s
             try:
                 await asyncio.to_thread(run)
             except Exception as exc:

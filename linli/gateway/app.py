@@ -57,12 +57,12 @@ def builtin_ingresses() -> list[Ingress]:
     from linli.events.retention import start_purge_job
     from linli.gateway.mqtt import start_mqtt_ingress  # late: mqtt imports this module
     from linli.notify.dispatcher import start_dispatcher
-    from linli.workorders.sla import start_sla_watch
 
     # The command sender after MQTT: it publishes through the ingress MQTT set on the context.
-    # Until `linli worker` exists, the gateway runs the durable jobs (work-order deadlines too).
+    # The device-side periodic work stays here, where a device's event wakes it at once; the
+    # business jobs (work-order deadlines, reminders, expiries) run in `linli worker`.
     return [start_mqtt_ingress, start_command_sender, start_health_watch, start_timer_loop, start_escalation_watch,
-            start_sla_watch, start_purge_job, start_dispatcher]
+            start_purge_job, start_dispatcher]
 
 
 def default_port() -> int:

@@ -114,9 +114,3 @@ def _tell(order: WorkOrder, *, roles: tuple[str, ...], user_ids: tuple[int, ...]
            body=body, category="system", severity=severity, source=f"workorder:{order.pk}",
            dedupe_key=f"workorder:{order.pk}:{key}")
 
-
-async def start_sla_watch(context, every_s: float = 30.0):
-    """For the worker process: run `escalate_due` every `every_s` seconds."""
-    from linli.core.runtime import start_periodic
-
-    return await start_periodic(JOB_LABEL, every_s, escalate_due)

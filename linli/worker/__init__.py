@@ -1,0 +1,1 @@
+"""`linli worker`: the durable business jobs — deadlines, reminders, expiries, publications."""

@@ -1,0 +1,23 @@
+"""The jobs `linli worker` runs, each a plain function taking no arguments, and how often.
+
+Every job is idempotent and safe to run in two workers at once (row locks or unique keys in the
+job itself), and catches up on what fell due while no worker ran: a restart loses nothing. The
+gateway keeps the device-side work (health watch, rule timers, alarm escalation, command
+sending, notification delivery) where a device's event wakes it at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    target: str  # "module:function"
+    every_s: float
+
+
+JOBS: tuple[Job, ...] = (
+    Job("workorder-sla", "linli.workorders.sla:escalate_due", 30.0),
+)
