@@ -20,4 +20,6 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("workorder-sla", "linli.workorders.sla:escalate_due", 30.0),
+    Job("vote-closer", "linli.votes.services:close_due_votes", 60.0),
+    Job("survey-closer", "linli.surveys.services:close_due_surveys", 60.0),
 )
