@@ -14,9 +14,15 @@ from linli.core.audit_api import router as audit_router
 from linli.devices.api import router as devices_router
 from linli.events.api import router as events_router
 from linli.exchange.api import router as exchange_router
+from linli.notices.api import router as notices_router
 from linli.notify.api import router as notify_router
+from linli.parcels.api import router as parcels_router
 from linli.people.api import router as people_router
 from linli.places.api import router as places_router
+from linli.rentals.api import router as rentals_router
+from linli.surveys.api import router as surveys_router
+from linli.visitors.api import router as visitors_router
+from linli.votes.api import router as votes_router
 from linli.workorders.api import router as workorders_router
 
 api = NinjaAPI(
@@ -40,3 +46,9 @@ api.add_router("/exchange", exchange_router)
 api.add_router("/notifications", notify_router)
 api.add_router("/billing", billing_router)
 api.add_router("/workorders", workorders_router)
+api.add_router("/votes", votes_router)
+api.add_router("/notices", notices_router)
+api.add_router("/rentals", rentals_router)
+api.add_router("/surveys", surveys_router)
+api.add_router("/parcels", parcels_router)
+api.add_router("/visitors", visitors_router)

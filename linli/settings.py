@@ -39,6 +39,11 @@ INSTALLED_APPS = [
     "linli.billing",
     "linli.workorders",
     "linli.votes",
+    "linli.parcels",
+    "linli.visitors",
+    "linli.notices",
+    "linli.rentals",
+    "linli.surveys",
     "linli.exchange",
     "linli.portal",
     "linli.web",
@@ -222,3 +227,31 @@ BILLING_MERCHANTS = {
     "wechatpay": os.environ.get("LINLI_WECHATPAY_MCHID", ""),
     "alipay": os.environ.get("LINLI_ALIPAY_MERCHANT_ID", ""),
 }
+# Online payment providers (docs/payments.md). Keys are files named here, read when first used;
+# a provider with an empty required entry is not offered (linli.billing.providers.configured).
+PAYMENT_PROVIDERS = {
+    "wechatpay": {
+        "mchid": BILLING_MERCHANTS["wechatpay"],
+        "appid": os.environ.get("LINLI_WECHATPAY_APPID", ""),
+        "merchant_serial_no": os.environ.get("LINLI_WECHATPAY_MERCHANT_SERIAL_NO", ""),
+        "merchant_private_key_file": os.environ.get("LINLI_WECHATPAY_MERCHANT_PRIVATE_KEY_FILE", ""),
+        "api_v3_key_file": os.environ.get("LINLI_WECHATPAY_API_V3_KEY_FILE", ""),
+        "platform_public_keys": os.environ.get("LINLI_WECHATPAY_PLATFORM_PUBLIC_KEYS", ""),  # serial=path,…
+        "base_url": os.environ.get("LINLI_WECHATPAY_BASE_URL", "https://api.mch.weixin.qq.com"),
+    },
+    "alipay": {
+        "app_id": os.environ.get("LINLI_ALIPAY_APP_ID", ""),
+        "seller_id": BILLING_MERCHANTS["alipay"],
+        "app_private_key_file": os.environ.get("LINLI_ALIPAY_APP_PRIVATE_KEY_FILE", ""),
+        "alipay_public_key_file": os.environ.get("LINLI_ALIPAY_PUBLIC_KEY_FILE", ""),
+        "gateway": os.environ.get("LINLI_ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do"),
+        "return_url": os.environ.get("LINLI_ALIPAY_RETURN_URL", ""),
+    },
+}
+PAYMENT_HTTP = {
+    "timeout_s": float(os.environ.get("LINLI_PAYMENT_TIMEOUT_SECONDS", "10")),
+    "tries": int(os.environ.get("LINLI_PAYMENT_TRIES", "3")),
+    "backoff_s": float(os.environ.get("LINLI_PAYMENT_BACKOFF_SECONDS", "0.5")),
+}
+# The deployment's public base URL: providers post their notifications to <it>/pay/notify/<provider>/.
+PAYMENT_NOTIFY_BASE_URL = os.environ.get("LINLI_PUBLIC_URL", "").rstrip("/")

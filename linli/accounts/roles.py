@@ -66,12 +66,15 @@ RULE_EDIT = RULE_VIEW | _perms({"automations": ("rule",)}, EDIT)
 # Work orders: staff and government see their compounds' orders; handlers work them (a technician
 # only the orders assigned to them or in the grab pool, checked in linli/workorders/services.py);
 # dispatchers also accept, assign, transfer, suspend and close; residents report and see their own.
-WORKORDER_VIEW = _perms({"workorders": ("workorder", "workorderstep", "category", "technicianskill")}, VIEW)
+WORKORDER_VIEW = _perms({"workorders": ("workorder", "workorderstep", "category", "technicianskill")}, VIEW) | {
+    "workorders.view_sla"}
 WORKORDER_HANDLE = WORKORDER_VIEW | {"workorders.change_workorder"}
 WORKORDER_DISPATCH = WORKORDER_HANDLE | {"workorders.dispatch_workorder"}
 WORKORDER_ON_BEHALF = {"workorders.add_workorder"}
 WORKORDER_SETUP = _perms({"workorders": ("category", "technicianskill")}, EDIT)
-WORKORDER_OWN = {"workorders.view_workorder", "workorders.view_workorderstep", "workorders.add_workorder"}
+# Residents also read their compounds' categories (to pick one when reporting), never the SLA figures.
+WORKORDER_OWN = {"workorders.view_workorder", "workorders.view_workorderstep", "workorders.add_workorder",
+                 "workorders.view_category"}
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     Role.CITY_ADMIN: frozenset(
@@ -160,3 +163,95 @@ GRANTABLE_BY: dict[str, frozenset[str]] = {
     Role.CITY_ADMIN: frozenset(r for r in GRANTED_ON if r != Role.CITY_ADMIN),
     Role.PROPERTY_MANAGER: frozenset(PROPERTY_STAFF),
 }
+
+# Resident portal: a compound's managers and customer service verify house binding requests
+# (linli/portal/services.py); residents see the requests they filed.
+BINDING_VERIFY = _perms({"portal": ("bindingrequest",)}, ("view", "change"))
+PORTAL_BY_ROLE: dict[str, set[str]] = {
+    Role.PROPERTY_MANAGER: BINDING_VERIFY,
+    Role.CUSTOMER_SERVICE: BINDING_VERIFY,
+    Role.RESIDENT: {"portal.view_bindingrequest"},
+}
+for _role, _portal in PORTAL_BY_ROLE.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _portal
+
+# Notices: every staff and government role reads its compounds' notices; managers, customer service
+# and community officers draft, publish and withdraw them and see read rates; managers and community
+# officers also send emergency broadcasts. Residents read what reaches their households
+# (Notice.resident_q) and leave their own read receipts.
+NOTICE_VIEW = _perms({"notices": ("notice",)}, VIEW)
+NOTICE_EDIT = NOTICE_VIEW | _perms({"notices": ("notice",)}, ("add", "change")) | {"notices.view_noticeread"}
+NOTICE_BROADCAST = NOTICE_EDIT | {"notices.broadcast_notice"}
+NOTICES_BY_ROLE: dict[str, set[str]] = {
+    Role.PROPERTY_MANAGER: NOTICE_BROADCAST,
+    Role.COMMUNITY_OFFICER: NOTICE_BROADCAST,
+    Role.CUSTOMER_SERVICE: NOTICE_EDIT,
+    **dict.fromkeys((Role.CITY_ADMIN, Role.STREET_OFFICER, Role.GRID_WORKER, Role.GUARD, Role.TECHNICIAN,
+                     Role.CASHIER), NOTICE_VIEW),
+    Role.RESIDENT: {"notices.view_notice", "notices.add_noticeread"},
+}
+for _role, _notices in NOTICES_BY_ROLE.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _notices
+
+# Rentals: staff and government read listings and tenancies of their compounds; managers, customer
+# service and community and street officers register tenancies and listings; owners list and let their
+# own houses (ownership checked in linli/rentals/services.py) and see their own tenancies. The police
+# export (出租房屋登记, full ID numbers) needs `rentals.export_tenancy` and `core.export_list`.
+RENTAL_VIEW = _perms({"rentals": ("listing", "tenancy")}, VIEW)
+RENTAL_EDIT = RENTAL_VIEW | _perms({"rentals": ("listing", "tenancy")}, ("add", "change"))
+RENTAL_EXPORT = {"rentals.export_tenancy"}
+RENTALS_BY_ROLE: dict[str, set[str]] = {
+    Role.PROPERTY_MANAGER: RENTAL_EDIT | RENTAL_EXPORT,
+    Role.COMMUNITY_OFFICER: RENTAL_EDIT | RENTAL_EXPORT,
+    Role.STREET_OFFICER: RENTAL_EDIT | RENTAL_EXPORT,
+    Role.CUSTOMER_SERVICE: RENTAL_EDIT,
+    Role.CITY_ADMIN: RENTAL_VIEW,
+    Role.GRID_WORKER: RENTAL_VIEW,
+    Role.RESIDENT: RENTAL_EDIT,
+}
+for _role, _rentals in RENTALS_BY_ROLE.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _rentals
+
+# Parcels: guards and the service desk register parcels and hand them over against the household's
+# code; a manager also sets the reminder policy. Residents see their households' parcels (with the
+# codes, linli/parcels/api.py) and confirm their own pickup. Government roles see no parcels.
+PARCEL_HANDLE = _perms({"parcels": ("parcel",)}, ("view", "add", "change")) | {"parcels.view_parcelpolicy"}
+PARCELS_BY_ROLE: dict[str, set[str]] = {
+    Role.PROPERTY_MANAGER: PARCEL_HANDLE | _perms({"parcels": ("parcelpolicy",)}, ("add", "change")),
+    Role.GUARD: PARCEL_HANDLE,
+    Role.CUSTOMER_SERVICE: PARCEL_HANDLE,
+    Role.RESIDENT: {"parcels.view_parcel", "parcels.change_parcel"},
+}
+for _role, _parcels in PARCELS_BY_ROLE.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _parcels
+
+# Visitors: visit logs are movement traces (PIPL Art. 28), so only the booth and property staff of the
+# compound and the household itself read them. Guards (and managers) admit by code and register
+# walk-ins; residents invite for a house they live in (checked in linli/visitors/services.py), cancel
+# their invitations and answer their walk-ins; a manager may cancel an invitation too.
+VISITOR_DESK = _perms({"visitors": ("invitation", "visit")}, VIEW) | {"visitors.add_visit"}
+VISITORS_BY_ROLE: dict[str, set[str]] = {
+    Role.PROPERTY_MANAGER: VISITOR_DESK | {"visitors.honour_invitation", "visitors.change_invitation"},
+    Role.GUARD: VISITOR_DESK | {"visitors.honour_invitation"},
+    Role.CUSTOMER_SERVICE: VISITOR_DESK,
+    Role.RESIDENT: _perms({"visitors": ("invitation",)}, ("view", "add", "change"))
+    | {"visitors.view_visit", "visitors.change_visit"},
+}
+for _role, _visitors in VISITORS_BY_ROLE.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _visitors
+
+# Surveys: the property manager, service desk and community officer put surveys to residents and read
+# every answer; other government roles read the results; residents answer surveys put to them.
+SURVEY_VIEW = _perms({"surveys": ("survey",)}, VIEW)
+SURVEY_ORGANISE = SURVEY_VIEW | _perms({"surveys": ("survey",)}, ("add", "change")) | {"surveys.view_surveyresponse"}
+SURVEYS_BY_ROLE: dict[str, set[str]] = {
+    Role.PROPERTY_MANAGER: SURVEY_ORGANISE,
+    Role.CUSTOMER_SERVICE: SURVEY_ORGANISE,
+    Role.COMMUNITY_OFFICER: SURVEY_ORGANISE,
+    Role.CITY_ADMIN: SURVEY_VIEW,
+    Role.STREET_OFFICER: SURVEY_VIEW,
+    Role.GRID_WORKER: SURVEY_VIEW,
+    Role.RESIDENT: SURVEY_VIEW | {"surveys.view_surveyresponse", "surveys.add_surveyresponse"},
+}
+for _role, _surveys in SURVEYS_BY_ROLE.items():
+    PERMISSIONS[_role] = PERMISSIONS[_role] | _surveys

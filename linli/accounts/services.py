@@ -12,6 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -198,24 +199,29 @@ def request_login_code(*, phone: str) -> None:
     sms_provider().send(SmsMessage(phone=phone, template="login_code", params={"code": code}))
 
 
-@service
 def verify_login_code(*, phone: str, code: str) -> User:
+    """The resident whose phone received `code`. A wrong code counts against the code (five and it
+    is spent) — committed even though the log-in is refused, so guessing cannot go on for free."""
     try:
         phone = validate_mobile(phone)
     except ValidationError as exc:
         raise ValidationError({"phone": exc.messages}) from exc
     digest = Person.phone_digest_of(phone)
     now = timezone.now()
-    otp = (OneTimeCode.objects.select_for_update()
-           .filter(phone_digest=digest, used_at__isnull=True, expires_at__gt=now).first())
-    if otp is None or otp.attempts >= 5:
-        raise Forbidden(_("验证码无效或已过期"))
-    if not hmac.compare_digest(otp.code_digest, _code_digest(digest, code.strip())):
-        otp.attempts += 1
-        otp.save(update_fields=["attempts"])
+    with transaction.atomic():
+        otp = (OneTimeCode.objects.select_for_update()
+               .filter(phone_digest=digest, used_at__isnull=True, expires_at__gt=now).first())
+        if otp is None or otp.attempts >= 5:
+            raise Forbidden(_("验证码无效或已过期"))
+        right = hmac.compare_digest(otp.code_digest, _code_digest(digest, code.strip()))
+        if right:
+            otp.used_at = now
+            otp.save(update_fields=["used_at"])
+        else:
+            otp.attempts += 1
+            otp.save(update_fields=["attempts"])
+    if not right:
         raise Forbidden(_("验证码错误"))
-    otp.used_at = now
-    otp.save(update_fields=["used_at"])
     user = User.objects.filter(kind=AccountKind.RESIDENT, is_active=True, person__phone_digest=digest).first()
     if user is None:
         raise Forbidden(_("验证码无效或已过期"))
@@ -234,3 +240,53 @@ def create_resident_account(*, actor: Any, person: Person) -> User:
                 display_name=person.name)
     user.set_unusable_password()
     return save_new(user, exclude=["password"])
+
+
+# Sign-up codes: someone not yet registered proves a phone before applying to bind a house (the
+# portal's BindingRequest). Kept apart from login codes by their own key, so one never passes for the other.
+
+def _signup_key(phone_digest: str) -> str:
+    return hashlib.sha256(f"signup:{phone_digest}".encode()).hexdigest()
+
+
+def request_signup_code(*, phone: str) -> None:
+    """Send a 6-digit code to any valid mobile number; the answer is the same whether it is known."""
+    try:
+        phone = validate_mobile(phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from exc
+    digest = Person.phone_digest_of(phone)
+    if not ratelimit.allow(f"otp:{digest}", limit=settings.OTP_PER_HOUR, window_s=3600):
+        raise Forbidden(_("验证码发送过于频繁，请稍后再试"))
+    key = _signup_key(digest)
+    now = timezone.now()
+    if OneTimeCode.objects.filter(phone_digest=key, created_at__gt=now - dt.timedelta(seconds=60)).exists():
+        raise Forbidden(_("验证码发送过于频繁，请稍后再试"))
+    code = f"{secrets.randbelow(10**6):06d}"
+    OneTimeCode.objects.create(phone_digest=key, code_digest=_code_digest(key, code),
+                               expires_at=now + dt.timedelta(seconds=settings.OTP_TTL_SECONDS))
+    sms_provider().send(SmsMessage(phone=phone, template="login_code", params={"code": code}))
+
+
+def verify_signup_code(*, phone: str, code: str) -> str:
+    """Consume a sign-up code; returns the normalised phone it proved. A wrong code's attempt is
+    committed before the refusal is raised (inside one rolled-back transaction it would not count)."""
+    try:
+        phone = validate_mobile(phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.messages}) from exc
+    key = _signup_key(Person.phone_digest_of(phone))
+    with transaction.atomic():
+        otp = (OneTimeCode.objects.select_for_update()
+               .filter(phone_digest=key, used_at__isnull=True, expires_at__gt=timezone.now()).first())
+        if otp is None or otp.attempts >= 5:
+            refusal = _("验证码无效或已过期")
+        elif not hmac.compare_digest(otp.code_digest, _code_digest(key, code.strip())):
+            otp.attempts += 1
+            otp.save(update_fields=["attempts"])
+            refusal = _("验证码错误")
+        else:
+            otp.used_at = timezone.now()
+            otp.save(update_fields=["used_at"])
+            return phone
+    raise Forbidden(refusal)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.billing import payments, selectors, services
+from linli.billing import online, payments, receipts, selectors, services
 from linli.billing.models import (
     BillStatus,
     FeeItem,
@@ -46,6 +46,7 @@ class FeeItemOut(Schema):
     due_days: int
     late_fee_bp_per_day: int
     late_fee_cap_bp: int
+    reminder_every_days: int
     active: bool
 
 
@@ -66,6 +67,7 @@ class FeeItemIn(Schema):
     due_days: int = Field(15, ge=0, le=366)
     late_fee_bp_per_day: int = Field(0, ge=0)
     late_fee_cap_bp: int = Field(10000, ge=0)
+    reminder_every_days: int = Field(7, ge=0, le=365, description="overdue bills remind at most this often; 0 never")
     active: bool = True
 
 
@@ -76,6 +78,7 @@ class FeeItemPatch(Schema):
     due_days: int | None = Field(None, ge=0, le=366)
     late_fee_bp_per_day: int | None = Field(None, ge=0)
     late_fee_cap_bp: int | None = Field(None, ge=0)
+    reminder_every_days: int | None = Field(None, ge=0, le=365)
     active: bool | None = None
 
 
@@ -198,9 +201,8 @@ def get_bill(request: HttpRequest, bill_id: int):
 class PaymentOut(Schema):
     """A payment (缴费) for one house's bills, in fen.
 
-    For an online payment just started (status `created`) the provider's order is NOT created yet:
-    that step is not wired to this API, so no prepay parameters or pay URL come back; the bills are
-    credited only when the provider's notification for `out_trade_no` arrives."""
+    An online payment is `created` until the provider's notification (or a query of the order)
+    says it was paid; only then are the bills credited. Pay online with POST /online-payments."""
 
     id: int
     compound_id: int
@@ -253,11 +255,8 @@ def get_payment(request: HttpRequest, payment_id: int):
 
 @router.post("/payments", response={201: PaymentOut, **ERRORS}, operation_id="start_payment")
 def start_payment(request: HttpRequest, payload: StartPaymentIn):
-    """Record an online payment (status `created`) for the bills' outstanding amount.
-
-    Not wired yet: the provider's order (WeChat Pay / Alipay prepay parameters) is not created by
-    this endpoint; the response is the Payment only, and the bills are credited when the
-    provider's notification arrives."""
+    """Record an online payment (status `created`) for the bills' outstanding amount, without
+    placing the provider's order (POST /online-payments does both)."""
     bills = _bills(request, payload.bill_ids)
     return Status(201, payments.start_payment(actor=request.user, bills=bills, provider=payload.provider))
 
@@ -269,6 +268,55 @@ def record_cash_payment(request: HttpRequest, payload: CashPaymentIn):
     house = places.house(request.user, payload.house_id) if payload.house_id and not bills else None
     return Status(201, payments.record_cash_payment(actor=request.user, bills=bills, amount_fen=payload.amount_fen,
                                                     method=payload.method, note=payload.note, house=house))
+
+
+class PayOnlineIn(Schema):
+    bill_ids: list[int] = Field(min_length=1, max_length=50, description="bills of one house, settled in this order")
+    provider: str = Field("wechatpay", description="wechatpay or alipay")
+    scene: str = Field("h5", description="wechatpay: h5, native or jsapi; alipay: wap or page")
+    return_url: str = Field("", max_length=500, description="our page the payer returns to; {payment} is "
+                                                             "replaced by the payment's id")
+    payer_openid: str = Field("", max_length=128, description="jsapi: the payer's openid for our app id")
+
+
+class CheckoutOut(Schema):
+    payment: PaymentOut
+    redirect_url: str = Field(description="h5 / wap: send the payer's browser here")
+    code_url: str = Field(description="native: show as a QR code")
+    jsapi: dict | None = Field(description="jsapi: the parameters for WeixinJSBridge / wx.requestPayment")
+
+
+_PDF = {200: {"description": "a PDF receipt", "content": {"application/pdf": {"schema": {"type": "string",
+                                                                                          "format": "binary"}}}}}
+
+
+@router.post("/online-payments", response={201: CheckoutOut, **ERRORS}, operation_id="pay_online")
+def pay_online(request: HttpRequest, payload: PayOnlineIn):
+    """Start (or resume) an online payment of the bills and place the provider's order; answers
+    where to send the payer. A provider failure is a 409 on `provider`, and paying again retries."""
+    bills = _bills(request, payload.bill_ids)
+    checkout = online.pay_online(actor=request.user, bills=bills, provider=payload.provider, scene=payload.scene,
+                                 client_ip=request.META.get("REMOTE_ADDR", ""), return_url=payload.return_url,
+                                 payer_openid=payload.payer_openid)
+    return Status(201, {"payment": checkout.payment, "redirect_url": checkout.redirect_url,
+                        "code_url": checkout.code_url, "jsapi": checkout.jsapi})
+
+
+@router.post("/payments/{payment_id}/refresh", response={200: PaymentOut, **ERRORS}, operation_id="refresh_payment")
+def refresh_payment(request: HttpRequest, payment_id: int):
+    """The payment, after asking the provider about it while it is still pending."""
+    payment = get_visible(Payment.objects, request.user, payment_id)
+    return online.refresh_payment(actor=request.user, payment=payment)
+
+
+@router.get("/payments/{payment_id}/receipt", response={**ERRORS}, operation_id="get_payment_receipt",
+            openapi_extra={"responses": _PDF})
+def get_payment_receipt(request: HttpRequest, payment_id: int):
+    """The receipt (缴费收据) of a paid payment as PDF: the household that paid, or staff of the compound."""
+    payment = get_visible(Payment.objects, request.user, payment_id)
+    response = HttpResponse(receipts.receipt_pdf(request.user, payment), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="receipt-{receipts.receipt_number(payment)}.pdf"'
+    return response
 
 
 # --- refunds -------------------------------------------------------------------------------------

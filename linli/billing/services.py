@@ -47,22 +47,24 @@ from linli.core.services import (
 )
 
 FEE_ITEM_FIELDS = ("name", "kind", "unit_price_fen", "amount_fen", "meter_kind", "income_account", "due_days",
-                   "late_fee_bp_per_day", "late_fee_cap_bp", "active")
+                   "late_fee_bp_per_day", "late_fee_cap_bp", "reminder_every_days", "active")
 # A tariff's kind and money flow are fixed once bills exist; a new fee item is the way to change them.
 FEE_ITEM_CHANGEABLE = ("name", "unit_price_fen", "amount_fen", "due_days", "late_fee_bp_per_day",
-                       "late_fee_cap_bp", "active")
+                       "late_fee_cap_bp", "reminder_every_days", "active")
 
 
 @service
 def create_fee_item(*, actor: Any, compound: Any, name: str, kind: str, unit_price_fen: int | None = None,
                     amount_fen: int | None = None, meter_kind: str = "",
                     income_account: str = AccountKind.PROPERTY_INCOME, due_days: int = 15,
-                    late_fee_bp_per_day: int = 0, late_fee_cap_bp: int = 10000, active: bool = True) -> FeeItem:
+                    late_fee_bp_per_day: int = 0, late_fee_cap_bp: int = 10000, reminder_every_days: int = 7,
+                    active: bool = True) -> FeeItem:
     require_in_compound(actor, FeeItem, "add", compound.pk)
     return save_new(FeeItem(compound=compound, name=name, kind=kind, unit_price_fen=unit_price_fen,
                             amount_fen=amount_fen, meter_kind=meter_kind, income_account=income_account,
                             due_days=due_days, late_fee_bp_per_day=late_fee_bp_per_day,
-                            late_fee_cap_bp=late_fee_cap_bp, active=active))
+                            late_fee_cap_bp=late_fee_cap_bp, reminder_every_days=reminder_every_days,
+                            active=active))
 
 
 @service
@@ -119,6 +121,8 @@ def run_bills(*, actor: Any, compound: Any, fee_item: FeeItem, period: str | tup
         raise field_error("fee_item", _("收费项目不属于该小区"))
     if not fee_item.active:
         raise field_error("fee_item", _("收费项目已停用"))
+    if fee_item.kind == FeeKind.ONE_OFF:
+        raise field_error("fee_item", _("一次性收费项目不能批量开账"))
     period = Period.of(period)
     if fee_item.kind in MONTHLY_KINDS and period.whole_months() is None:
         raise field_error("period", _("按月收费的账期须为整月"))
@@ -290,3 +294,57 @@ def record_fund_movement(*, actor: Any, compound: Any, fund: str, amount_fen: in
                        lines=[ledger.line(compound.pk, fund, sign * amount_fen),
                               ledger.line(compound.pk, AccountKind.BANK, -sign * amount_fen)],
                        idempotency_key=f"fund:{uuid.uuid4().hex}", at=at)
+
+
+ONE_OFF_FEE_NAME = "有偿服务"  # the compound's fee item for one-off charges, created on first use
+
+
+def _one_off_fee_item(compound_id: int) -> FeeItem:
+    found = FeeItem.objects.filter(compound_id=compound_id, kind=FeeKind.ONE_OFF).order_by("pk").first()
+    if found is not None:
+        return found
+    try:
+        return save_new(FeeItem(compound_id=compound_id, name=ONE_OFF_FEE_NAME, kind=FeeKind.ONE_OFF, amount_fen=0,
+                                income_account=AccountKind.PROPERTY_INCOME), exclude=("compound",),
+                        check_constraints=False)
+    except Conflict:  # created concurrently
+        return FeeItem.objects.get(compound_id=compound_id, name=ONE_OFF_FEE_NAME)
+
+
+def charge_once(*, compound_id: int, house: Any, description: str, amount_fen: int, source: str,
+                due_on: dt.date | None = None) -> Bill:
+    """System write: a one-off charge to a house (a paid repair), billed once per `source`
+    (e.g. "workorder:123"): a bill with one line, posted Dr receivable (the house) / Cr property
+    income like a bill run. Calling it again for the same source returns the first bill."""
+    source = (source or "").strip()
+    if not source or len(source) > 80:
+        raise field_error("source", _("来源标识无效"))
+    if amount_fen is None or isinstance(amount_fen, bool) or amount_fen <= 0:
+        raise field_error("amount_fen", _("金额必须大于零"))
+    if house is None or house.compound_id != compound_id:
+        raise field_error("house", _("房屋不属于该小区"))
+    description = (description or "").strip()[:120]
+    if not description:
+        raise field_error("description", _("请填写收费说明"))
+    earlier = Bill.objects.filter(source=source).first()
+    if earlier is not None:
+        return earlier
+    now = timezone.now()
+    today = timezone.localtime(now).date()
+    with transaction.atomic():
+        fee_item = _one_off_fee_item(compound_id)
+        try:
+            bill = save_new(Bill(compound_id=compound_id, house_id=house.pk, fee_item=fee_item, period_start=today,
+                                 period_end=today, due_on=due_on or today + dt.timedelta(days=fee_item.due_days),
+                                 charges_fen=amount_fen, issued_at=now, source=source),
+                            exclude=("compound", "house", "fee_item"), check_constraints=False)
+        except Conflict:  # the same source charged concurrently: that bill stands
+            return Bill.objects.get(source=source)
+        save_new(BillLine(compound_id=compound_id, bill=bill, kind=LineKind.CHARGE, description=description,
+                          quantity=Decimal(1), unit_price_fen=amount_fen, amount_fen=amount_fen),
+                 exclude=("compound", "bill"))
+        ledger.post(compound_id=compound_id, kind=EntryKind.BILL, memo=_("收费 %(what)s") % {"what": description},
+                    lines=[ledger.line(compound_id, AccountKind.RECEIVABLE, amount_fen, house.pk),
+                           ledger.line(compound_id, fee_item.income_account, -amount_fen)],
+                    idempotency_key=f"bill:{bill.pk}", source=("billing.bill", bill.pk), at=now)
+    return bill

@@ -24,6 +24,7 @@ from linli.core.context import ChangeContext, change_context
 from linli.demo import base, generator
 from linli.demo.codes import Registry
 from linli.demo.devices import register_demo_devices
+from linli.demo.property import seed_property_services
 from linli.demo.staff import ADMIN_USERNAME, DEMO_PASSWORD, StaffAccount, StaffFactory, ensure_admin
 from linli.demo.writer import WrittenCompound, write_compound
 from linli.people.models import OrganisationKind, ResidencyRole
@@ -201,6 +202,8 @@ def build_demo(out: TextIO, *, seed: int = DEMO_SEED, compounds: tuple[CompoundS
         _create_accounts(admin, rng, chain, streets, communities, grids, companies, written[0].compound)
         _create_residents(admin, written[0], households_of[0])
         register_demo_devices(actor=admin, compound=written[0].compound, out=out)
+        manager = User.objects.get(username=f"pm_{compounds[0].company}")
+        seed_property_services(manager=manager, compound=written[0].compound, out=out)
     totals = _totals(written)
     totals["seconds"] = round(time.monotonic() - started, 1)
     out.write(f"Demo district loaded in {totals['seconds']} s: {_describe(totals)}\n")

@@ -548,6 +548,106 @@ class DeviceImport(Importer):
         return {"devices": len(self.devices)}
 
 
+# Work orders (governance tickets) ------------------------------------------------------------
+# The sheet is read here; the rows are checked and filed by linli.workorders.tickets.
+
+_TICKET_COLUMNS = {"compound": COMPOUND, "category": "类别编码", "title": "标题", "external_no": "外部工单号",
+                   "reported_at": "报事时间", "house": HOUSE, "place": "地点", "source": "来源"}
+_DATETIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
+                     "%Y/%m/%d")
+
+
+class WorkOrderImport(Importer):
+    """12345 hotline tickets and grid events filed as work orders, known by their external number:
+    a row whose number was imported before is skipped, so a sheet can be imported again."""
+
+    kind = "work_orders"
+    title = gettext_lazy("工单（12345热线、网格事件）")
+    permission = "workorders.dispatch_workorder"
+    columns = (
+        _COMPOUND_COLUMN,
+        Column("类别编码", True, gettext_lazy("本小区工单类别的编码，见工单类别设置"), example="governance"),
+        Column("标题", True, gettext_lazy("最多120个字"), example="小区东门垃圾堆放"),
+        Column("描述", False, gettext_lazy("最多2000个字"), example="市民反映东门外垃圾三天未清运"),
+        Column(BUILDING, False, gettext_lazy("涉及某户时填写楼号、单元号、房号"), example="3"),
+        Column(UNIT, False, gettext_lazy("已登记的单元号"), example="2"),
+        Column(HOUSE, False, gettext_lazy("已登记的房号"), example="501"),
+        Column("地点", False, gettext_lazy("不涉及某户时必填，最多120个字"), example="东门外"),
+        Column("报事时间", True, gettext_lazy("如 2024-03-01 09:30；处理时限从此时起算"), example="2024-03-01 09:30"),
+        Column("外部工单号", True, gettext_lazy("12345工单号或网格事件编号，同一小区内不能重复"), example="12345-20240301-0001"),
+        Column("来源", False, gettext_lazy("不填为12345热线"), example="12345热线"),
+    )
+    notes = (gettext_lazy("已导入过的外部工单号会被跳过，同一表格可以重复导入。"),)
+
+    def check(self, rows: list[SheetRow]) -> None:
+        from linli.workorders.tickets import Ticket, TicketSource, check_tickets
+
+        parsed = []
+        for row in rows:
+            parsed.append((row, {
+                "code": row.text(COMPOUND, required=True),
+                "category": row.text("类别编码", required=True, max_length=40),
+                "title": row.text("标题", required=True, max_length=120),
+                "description": row.text("描述", max_length=2000),
+                "numbers": house_numbers(row),
+                "place": row.text("地点", max_length=120),
+                "reported_at": self._moment(row, "报事时间"),
+                "external_no": row.text("外部工单号", required=True, max_length=80),
+                "source": row.choice("来源", TicketSource, default=TicketSource.HOTLINE_12345),
+            }))
+        compounds = CompoundLookup(self.actor, self.permission, (v["code"] for _row, v in parsed))
+        places = PlaceIndex(compounds.ids, houses=True)
+        tickets: dict[int, tuple[SheetRow, Any]] = {}
+        for row, v in parsed:
+            compound = compounds.resolve(row, v["code"])
+            if compound is None:
+                continue
+            house_id = places.house_id(row, compound, v["numbers"]) if v["numbers"] else None
+            if not row.ok:
+                continue
+            tickets[row.number] = (row, Ticket(
+                row=row.number, compound_id=compound.pk, category_code=v["category"], title=v["title"],
+                external_no=v["external_no"], reported_at=v["reported_at"], description=v["description"],
+                house_id=house_id, place=v["place"], source=v["source"]))
+        self.checked = check_tickets(actor=self.actor, tickets=[t for _row, t in tickets.values()])
+        for number, name, message in self.checked.errors:
+            tickets[number][0].fail(_TICKET_COLUMNS.get(name, ""), message)
+        self.planned = {"work_orders": len(self.checked.to_file), "already_imported": len(self.checked.known)}
+
+    @staticmethod
+    def _moment(row: SheetRow, column: str) -> Any:
+        import datetime as dt
+
+        from django.utils import timezone
+
+        raw = row.cells.get(column)
+        if is_blank(raw):
+            row.fail(column, _("必填项未填写"))
+            return None
+        if isinstance(raw, dt.datetime):
+            value = raw
+        elif isinstance(raw, dt.date):
+            value = dt.datetime.combine(raw, dt.time())
+        else:
+            value = None
+            for fmt in _DATETIME_FORMATS:
+                try:
+                    value = dt.datetime.strptime(cell_text(raw), fmt)  # noqa: DTZ007 - local time, made aware below
+                    break
+                except ValueError:
+                    continue
+            if value is None:
+                row.fail(column, _("时间格式应为 2024-03-01 09:30"))
+                return None
+        return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+    def write(self) -> dict[str, int]:
+        from linli.workorders.tickets import import_tickets
+
+        filed = import_tickets(actor=self.actor, tickets=[t for t, _category in self.checked.to_file])
+        return {"work_orders": len(filed), "already_imported": len(self.checked.known)}
+
+
 IMPORTERS: dict[str, type[Importer]] = {
-    i.kind: i for i in (BuildingImport, HouseImport, PersonImport, VehicleImport, DeviceImport)
+    i.kind: i for i in (BuildingImport, HouseImport, PersonImport, VehicleImport, DeviceImport, WorkOrderImport)
 }

@@ -139,15 +139,28 @@ def close_vote(*, actor: Any, vote: Vote) -> Vote:
     return _close(vote)
 
 
-def close_due_votes(now: dt.datetime | None = None) -> list[int]:
-    """System job: close every open vote past its closing time. No actor; audited through save_changes."""
+CLOSER_LABEL = "vote-closer"
+
+
+def close_due_votes(*, now: dt.datetime | None = None) -> list[int]:
+    """System job: close every open vote past its closing time; the ids it closed. No actor; audited
+    through save_changes. Safe to run twice at once (the second finds each vote closed under its row
+    lock and skips it) and to run late (whatever fell due meanwhile is closed, with the ballots cast
+    before `closes_at`, since none is taken after it)."""
+    from linli.core.context import ChangeContext, change_context
+
     now = now or timezone.now()
     closed = []
-    for vote in Vote.objects.filter(status=VoteStatus.OPEN, closes_at__lte=now):
-        # One transaction per vote, so one failure does not hold back the others' results.
-        with transaction.atomic():
-            _close(vote)
-        closed.append(vote.pk)
+    due = Vote.objects.filter(status=VoteStatus.OPEN, closes_at__lte=now).order_by("pk").values_list("pk", flat=True)
+    with change_context(ChangeContext(source="job", actor=CLOSER_LABEL)):
+        for pk in due:
+            # One transaction per vote, so one failure does not hold back the others' results.
+            try:
+                with transaction.atomic():
+                    _close(Vote(pk=pk))
+            except Conflict:
+                continue  # another worker closed it first
+            closed.append(pk)
     return closed
 
 

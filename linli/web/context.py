@@ -18,6 +18,7 @@ NAV = [
     ("web:organisation_list", _("组织"), "people.view_organisation"),
     ("web:realunit_list", _("实有单位"), "people.view_realunit"),
     ("web:vehicle_list", _("车辆"), "people.view_vehicle"),
+    ("web:binding_list", _("绑定审核"), "portal.change_bindingrequest"),
     ("web:alarm_board", _("告警"), "alarms.view_alarm"),
     ("web:rule_list", _("联动规则"), "automations.view_rule"),
     ("web:device_list", _("设备"), "devices.view_device"),

@@ -4,6 +4,7 @@ from linli.web.views import (
     alarms,
     audit,
     auth,
+    bindings,
     devices,
     directory,
     events,
@@ -88,6 +89,11 @@ urlpatterns = [
     path("events/", events.event_list, name="event_list"),
     path("events/<int:pk>/evidence/<int:index>/", events.event_evidence, name="event_evidence"),
     path("events/dead-letters/", events.dead_letter_list, name="dead_letter_list"),
+    # House binding review (portal applications)
+    path("bindings/", bindings.binding_list, name="binding_list"),
+    path("bindings/<int:pk>/", bindings.binding_detail, name="binding_detail"),
+    path("bindings/<int:pk>/approve/", bindings.binding_approve, name="binding_approve"),
+    path("bindings/<int:pk>/reject/", bindings.binding_reject, name="binding_reject"),
     # Audit
     path("audit/", audit.audit_list, name="audit_list"),
     path("audit/verify/", audit.audit_verify, name="audit_verify"),

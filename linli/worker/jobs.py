@@ -20,6 +20,13 @@ class Job:
 
 JOBS: tuple[Job, ...] = (
     Job("workorder-sla", "linli.workorders.sla:escalate_due", 30.0),
+    Job("notice-publisher", "linli.notices.services:publish_due", 30.0),
+    Job("visitor-expiry", "linli.visitors.services:expire_due", 60.0),
     Job("vote-closer", "linli.votes.services:close_due_votes", 60.0),
     Job("survey-closer", "linli.surveys.services:close_due_surveys", 60.0),
+    Job("payment-recovery", "linli.billing.online:recover_lost_payments", 120.0),
+    Job("parcel-reminders", "linli.parcels.services:remind_overdue", 300.0),
+    Job("arrears-reminders", "linli.billing.reminders:remind_arrears", 3600.0),
+    Job("payment-reconciliation", "linli.billing.online:reconcile_statements", 3600.0),
+    Job("tenancy-expiry", "linli.rentals.services:end_expired_tenancies", 3600.0),
 )

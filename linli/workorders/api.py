@@ -8,21 +8,23 @@ Thin: reads go through `linli.workorders.selectors`, writes through `linli.worko
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from ninja import Field, Query, Router, Schema
+from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
+from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import ValidationInfo, field_validator
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, ErrorBody, PageQuery, page, paged
 from linli.core.errors import Forbidden
 from linli.core.selectors import get_visible
 from linli.core.services import compounds_where, field_error, require
 from linli.places import selectors as places
 from linli.places.models import Compound
-from linli.workorders import dispatch, selectors, services
+from linli.workorders import dispatch, photos, selectors, services
 from linli.workorders.models import Category, Channel, DispatchMode, Kind, WorkOrder
 from linli.workorders.models import Status as OrderStatus
 
@@ -136,7 +138,9 @@ class WorkOrderOut(Schema):
     price_fen: int | None
     rating: int | None
     rating_comment: str
-    photos: list
+    photos: list = Field(description="completion photos: GET /workorders/{id}/photos/completion/{index}")
+    report_photos: list = Field(description="the reporter's photos: GET /workorders/{id}/photos/report/{index}")
+    bill_id: int | None = Field(None, description="the bill of a paid repair, once completed")
     submitted_at: dt.datetime
     accepted_at: dt.datetime | None
     assigned_at: dt.datetime | None
@@ -188,6 +192,7 @@ class ReportIn(Schema):
     contact_phone: str = Field("", max_length=20)
     channel: Channel | None = Field(None, description="staff only; a resident's report is always `portal`")
     reporter_person_id: int | None = Field(None, description="staff only: the person reported for")
+    photos: list[str] = Field([], max_length=9, description="references from POST /workorders/photos")
 
 
 def _order(request: HttpRequest, order_id: int) -> WorkOrder:
@@ -198,6 +203,34 @@ def _detail(request: HttpRequest, order: WorkOrder) -> WorkOrder:
     order = selectors.work_order(request.user, order.pk)
     order.steps_seen = list(selectors.steps(request.user, order))
     return order
+
+
+# --- photos --------------------------------------------------------------------------------------
+
+class PhotoRefOut(Schema):
+    ref: str
+
+
+_PHOTO = {200: {"description": "the photo, a JPEG without metadata",
+                "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}}
+
+
+# Before "/{order_id}": a path segment "photos" must not be read as an order id.
+@router.post("/photos", response={201: PhotoRefOut, **ERRORS}, operation_id="upload_workorder_photo")
+def upload_workorder_photo(request: HttpRequest, compound_id: Form[int], file: File[UploadedFile]):
+    """Upload one photo (JPEG, PNG or WebP, at most 10 MB) for a report or a completion in the compound.
+
+    It is stored upright, at most 2048 px, re-encoded without EXIF (no GPS position); name the
+    returned `ref` in `photos` when reporting or completing."""
+    if file.size is not None and file.size > photos.MAX_UPLOAD_BYTES:
+        raise field_error("photo", _("照片不能超过10MB"))
+    content = file.read(photos.MAX_UPLOAD_BYTES + 1)
+    try:
+        ref = photos.store_photo(actor=request.user, compound_id=compound_id, content=content,
+                                 filename=file.name or "")
+    except OSError as exc:
+        raise HttpError(503, _("媒体存储暂不可用，请稍后重试")) from exc
+    return Status(201, {"ref": ref})
 
 
 @router.get("", response={200: paged(WorkOrderOut), **ERRORS}, operation_id="list_work_orders")
@@ -236,8 +269,23 @@ def report_work_order(request: HttpRequest, payload: ReportIn):
         reporter = people.person(user, payload.reporter_person_id)
     order = services.submit(actor=user, compound=compound, category=category, title=payload.title,
                             description=payload.description, house=house, building=building, place=payload.place,
-                            contact_phone=payload.contact_phone, channel=payload.channel, reporter_person=reporter)
+                            contact_phone=payload.contact_phone, channel=payload.channel, reporter_person=reporter,
+                            photos=payload.photos)
     return Status(201, _detail(request, order))
+
+
+@router.get("/{order_id}/photos/{which}/{index}", response={**ERRORS, 503: ErrorBody},
+            operation_id="get_workorder_photo", openapi_extra={"responses": _PHOTO})
+def get_workorder_photo(request: HttpRequest, order_id: int, which: Literal["report", "completion"], index: int):
+    """One photo of an order: `report` (the reporter's) or `completion` (the technician's); scoped like the order."""
+    try:
+        content, kind = selectors.photo_content(request.user, order_id, index, which)
+    except OSError as exc:
+        raise HttpError(503, _("媒体存储暂不可用，请稍后重试")) from exc
+    response = HttpResponse(content, content_type=kind)
+    # A reference never changes content; only this user's browser may keep it.
+    response["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 # --- moves ---------------------------------------------------------------------------------------
@@ -393,26 +441,37 @@ class SlaFiguresOut(Schema):
     mean_complete_s: float | None
     rated: int
     mean_rating: float | None
-    satisfied_share: float | None
+    satisfied_share: float | None = Field(description="share of the ratings that are 4 or 5")
+    visited: int
+    visit_rate: float | None = Field(description="回访率: share of the finished orders visited")
+
+
+class CompoundFiguresOut(SlaFiguresOut):
+    category_id: None = None
 
 
 class SlaOut(Schema):
     compound_id: int
     since: dt.date
     until: dt.date
+    overall: CompoundFiguresOut | None = Field(description="the whole compound; null when nothing was submitted")
     categories: list[SlaFiguresOut]
 
 
 @router.get("/compounds/{compound_id}/sla", response={200: SlaOut, **ERRORS}, operation_id="get_workorder_sla")
 def get_workorder_sla(request: HttpRequest, compound_id: int, period: Query[PeriodQuery]):
-    """On-time rate, mean times and satisfaction of the orders submitted in the period, per category."""
+    """On-time rate, mean times and satisfaction (mean rating, share rated 4–5, 回访率) of the orders
+    submitted in the period, for the compound and per category."""
     compound = places.compound(request.user, compound_id)
     # Staff and government read the figures; a resident (who sees only their own orders) does not.
-    readers = Compound.objects.filter(compounds_where(request.user, "workorders.view_category"), pk=compound.pk)
+    readers = Compound.objects.filter(compounds_where(request.user, "workorders.view_sla"), pk=compound.pk)
     if not readers.exists():
         raise Forbidden(_("无权在此小区执行该操作"))
     tz = timezone.get_current_timezone()
     since = dt.datetime.combine(period.since, dt.time(), tzinfo=tz)
     until = dt.datetime.combine(period.until, dt.time(), tzinfo=tz)
     figures = selectors.sla_figures(request.user, since=since, until=until, compound_id=compound.pk)
-    return {"compound_id": compound.pk, "since": period.since, "until": period.until, "categories": figures}
+    overall = selectors.sla_figures(request.user, since=since, until=until, compound_id=compound.pk,
+                                    by_category=False)
+    return {"compound_id": compound.pk, "since": period.since, "until": period.until,
+            "overall": overall[0] if overall else None, "categories": figures}

@@ -88,6 +88,8 @@ class Category(ScopedModel):
     class Meta:
         ordering = ["compound_id", "kind", "name"]
         verbose_name_plural = "categories"
+        # Residents read categories to pick one when reporting; the SLA figures are staff's.
+        permissions = [("view_sla", "Can view work-order SLA and satisfaction figures")]
         constraints = [
             models.UniqueConstraint(fields=["compound", "code"], name="workorder_category_code_unique"),
             models.CheckConstraint(condition=Q(warning_minutes__lt=models.F("deadline_minutes")),
@@ -96,6 +98,11 @@ class Category(ScopedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def resident_q(cls, grant: Grant) -> Q | None:
+        # The active categories of the compounds a resident lives in, to pick one when reporting.
+        return Q(compound__in=grant.compounds, active=True)
 
     def clean(self) -> None:
         if self.warning_minutes is not None and self.deadline_minutes and self.warning_minutes >= self.deadline_minutes:
@@ -156,6 +163,9 @@ class WorkOrder(ScopedModel):
                                               validators=[MinValueValidator(1), MaxValueValidator(5)])
     rating_comment = models.CharField(max_length=500, blank=True)
     photos = models.JSONField(default=list, blank=True)  # completion photos: media references
+    report_photos = models.JSONField(default=list, blank=True)  # the reporter's photos: media references
+    # The bill of a paid repair (billing.charge_once, source "workorder:<id>"); billed once, never again.
+    bill = models.ForeignKey("billing.Bill", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     # Automation intake: "<source>#<event id>", so a redelivered event files no second order.
     source_key = models.CharField(max_length=120, blank=True)
     details = models.JSONField(default=dict, blank=True)

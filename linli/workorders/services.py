@@ -99,9 +99,12 @@ def add_skill(*, actor: Any, compound: Any, user: Any, skill: str) -> Technician
 @service
 def submit(*, actor: Any, compound: Any, category: Category, title: str, description: str = "",
            house: Any = None, building: Any = None, place: str = "", contact_phone: str = "",
-           channel: str | None = None, reporter_person: Any = None) -> WorkOrder:
-    """A resident reports for themself (channel portal); staff file on someone's behalf."""
+           channel: str | None = None, reporter_person: Any = None,
+           photos: list[str] | tuple[str, ...] = ()) -> WorkOrder:
+    """A resident reports for themself (channel portal); staff file on someone's behalf. `photos` are
+    references from `photos.store_photo` for this compound."""
     require_in_compound(actor, WorkOrder, "add", compound.pk)
+    refs = _stored_photos(photos, compound.pk)
     resident = getattr(actor, "kind", "") == "resident"
     if resident:
         reporter_person, channel = actor.person, Channel.PORTAL
@@ -113,8 +116,9 @@ def submit(*, actor: Any, compound: Any, category: Category, title: str, descrip
             raise field_error("channel", _("工作人员不能使用该报事渠道"))
     order = _new_order(compound_id=compound.pk, category=category, title=title, description=description,
                        house=house, building=building, place=place, contact_phone=contact_phone, channel=channel,
-                       reporter_user=actor if resident else None, reporter_person=reporter_person)
-    _step(order, "submit", "", S.SUBMITTED, actor=actor)
+                       reporter_user=actor if resident else None, reporter_person=reporter_person,
+                       report_photos=refs)
+    _step(order, "submit", "", S.SUBMITTED, actor=actor, photos=refs)
     return order
 
 
@@ -127,7 +131,8 @@ def _lives_in(actor: Any, house: Any) -> bool:
 def _new_order(*, compound_id: int, category: Category, title: str, channel: str, description: str = "",
                house: Any = None, building: Any = None, place: str = "", contact_phone: str = "",
                reporter_user: Any = None, reporter_person: Any = None, deadline_minutes: int | None = None,
-               source_key: str = "", details: dict | None = None) -> WorkOrder:
+               source_key: str = "", details: dict | None = None, report_photos: list[str] | None = None,
+               submitted_at: Any = None) -> WorkOrder:
     if category.compound_id != compound_id or not category.active:
         raise field_error("category", _("该类别不属于本小区或已停用"))
     if house is not None:
@@ -141,11 +146,12 @@ def _new_order(*, compound_id: int, category: Category, title: str, channel: str
         raise field_error("contact_phone", _("联系电话格式不正确"))
     if not (title or "").strip():
         raise field_error("title", _("请填写标题"))
-    start = sla.now()
+    start = submitted_at or sla.now()
     order = WorkOrder(compound_id=compound_id, category=category, house=house, building=building, place=place,
                       title=title.strip(), description=description, channel=channel, reporter_user=reporter_user,
                       reporter_person=reporter_person, submitted_at=start, source_key=source_key,
-                      details=details or {}, **sla.timers(category, start, deadline_minutes))
+                      details=details or {}, report_photos=report_photos or [],
+                      **sla.timers(category, start, deadline_minutes))
     order.set_contact_phone(contact_phone)
     return save_new(order, exclude=("compound",))
 
@@ -293,18 +299,33 @@ def complete(*, actor: Any, order: WorkOrder, note: str = "", photos: list[str] 
     order = _locked(order)
     _require_worker(actor, order)
     _check(order, "complete")
-    refs = _stored_photos(photos)
+    refs = _stored_photos(photos, order.compound_id)
     if order.category.paid:
         if price_fen is None or isinstance(price_fen, bool) or not isinstance(price_fen, int) or price_fen < 0:
             raise field_error("price_fen", _("有偿维修须填写费用（分）"))
     elif price_fen is not None:
         raise field_error("price_fen", _("该类别为无偿服务，不能收费"))
-    return _move(actor, order, "complete", note=note, step_photos=refs, photos=refs, done_at=sla.now(),
-                 price_fen=price_fen)
+    order = _move(actor, order, "complete", note=note, step_photos=refs, photos=refs, done_at=sla.now(),
+                  price_fen=price_fen)
+    return _bill_paid_repair(order)
 
 
-def _stored_photos(photos: list[str] | tuple[str, ...]) -> list[str]:
+def _bill_paid_repair(order: WorkOrder) -> WorkOrder:
+    """A paid repair of a house is billed to the house once: completing again after a reopening
+    finds the first bill (by the order on the order, and by `source` in billing) and adds none."""
+    if not order.category.paid or not order.price_fen or order.house_id is None or order.bill_id is not None:
+        return order
+    from linli.billing.services import charge_once
+
+    bill = charge_once(compound_id=order.compound_id, house=order.house, amount_fen=order.price_fen,
+                       description=_("有偿维修：%(title)s") % {"title": order.title}, source=f"workorder:{order.pk}")
+    return save_changes(order, {"bill": bill})
+
+
+def _stored_photos(photos: list[str] | tuple[str, ...], compound_id: int) -> list[str]:
+    """References of photos already stored for this compound (see photos.py), at most MAX_PHOTOS."""
     from linli.events import media
+    from linli.workorders.photos import prefix
 
     refs = list(photos or [])
     if len(refs) > MAX_PHOTOS:
@@ -315,6 +336,9 @@ def _stored_photos(photos: list[str] | tuple[str, ...]) -> list[str]:
             media.check_ref(ref)
         except ValueError as exc:
             raise field_error("photos", _("照片引用无效")) from exc
+        # Only this compound's photos: an order must not be a window onto another compound's pictures.
+        if not ref.startswith(prefix(compound_id)):
+            raise field_error("photos", _("照片引用无效"))
         if not storage.exists(ref):
             raise field_error("photos", _("照片尚未上传"))
     return refs

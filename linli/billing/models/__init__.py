@@ -25,6 +25,7 @@ from linli.billing.models.payments import (
     Allocation,
     Payment,
     PaymentBill,
+    PaymentNotificationRejection,
     PaymentStatus,
     Provider,
     Reconciliation,
@@ -35,6 +36,6 @@ from linli.billing.models.payments import (
 __all__ = [
     "CREDIT_NORMAL", "DISCLOSED_KINDS", "MONTHLY_KINDS", "ONLINE_PROVIDERS", "AccountKind", "Allocation", "Bill",
     "BillLine", "BillRun", "BillStatus", "EntryKind", "FeeItem", "FeeKind", "JournalEntry", "LedgerAccount",
-    "LineKind", "MeterReading", "Payment", "PaymentBill", "PaymentStatus", "Posting", "Provider",
+    "LineKind", "MeterReading", "Payment", "PaymentBill", "PaymentNotificationRejection", "PaymentStatus", "Posting", "Provider",
     "Reconciliation", "Refund", "RefundStatus",
 ]

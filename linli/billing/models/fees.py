@@ -19,6 +19,7 @@ class FeeKind(models.TextChoices):
     SHARED_BY_AREA = "shared_by_area", _("按面积公摊")
     SHARED_BY_HOUSEHOLD = "shared_by_household", _("按户公摊")
     PARKING_RENT = "parking_rent", _("车位租金")
+    ONE_OFF = "one_off", _("一次性收费")
 
 
 MONTHLY_KINDS = (FeeKind.PER_AREA_MONTHLY, FeeKind.FIXED_MONTHLY, FeeKind.PARKING_RENT)
@@ -46,6 +47,8 @@ class FeeItem(ScopedModel):
     # basis points of the bill's charges (10000 = never more than the charges themselves).
     late_fee_bp_per_day = models.PositiveIntegerField(default=0)
     late_fee_cap_bp = models.PositiveIntegerField(default=10000)
+    # Overdue bills remind the household at most once per this many days; 0 = never.
+    reminder_every_days = models.PositiveSmallIntegerField(default=7)
     active = models.BooleanField(default=True)
 
     class Meta:
@@ -122,7 +125,8 @@ class Bill(ScopedModel):
     compound = models.ForeignKey("places.Compound", on_delete=models.PROTECT, related_name="+")
     house = models.ForeignKey("places.House", on_delete=models.PROTECT, related_name="+")
     fee_item = models.ForeignKey(FeeItem, on_delete=models.PROTECT, related_name="bills")
-    run = models.ForeignKey(BillRun, on_delete=models.PROTECT, related_name="bills")
+    # Empty for a one-off charge (a paid repair), which names its `source` instead.
+    run = models.ForeignKey(BillRun, null=True, blank=True, on_delete=models.PROTECT, related_name="bills")
     period_start = models.DateField()
     period_end = models.DateField()
     due_on = models.DateField()
@@ -131,12 +135,15 @@ class Bill(ScopedModel):
     paid_fen = models.BigIntegerField(default=0)  # net of refunds
     status = models.CharField(max_length=16, choices=BillStatus.choices, default=BillStatus.OPEN)
     issued_at = models.DateTimeField()
+    # What a one-off charge is for, e.g. "workorder:123": charged once per source.
+    source = models.CharField(max_length=80, blank=True)
 
     class Meta:
         ordering = ["house_id", "period_start", "id"]
         constraints = [
             models.UniqueConstraint(fields=["fee_item", "house", "period_start", "period_end"],
-                                    name="one_bill_per_house_fee_item_and_period"),
+                                    condition=Q(source=""), name="one_bill_per_house_fee_item_and_period"),
+            models.UniqueConstraint(fields=["source"], condition=~Q(source=""), name="one_bill_per_source"),
             models.CheckConstraint(condition=Q(paid_fen__gte=0) & Q(paid_fen__lte=models.F("charges_fen")
                                                                     + models.F("late_fees_fen")),
                                    name="bill_paid_within_amount"),

@@ -158,3 +158,25 @@ class Reconciliation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider}@{self.day}"
+
+
+class PaymentNotificationRejection(models.Model):
+    """A provider notification we did not act on — 支付通知拒收记录: why, and what came with it.
+
+    Kept for the people who look into a payment that was never credited. Only the headers that
+    carry no secret are stored (no signature, no body: the body names the payer's account).
+    """
+
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    reason = models.CharField(max_length=40)  # NotificationRejected / PaymentRefused reason code
+    detail = models.CharField(max_length=120, blank=True)
+    out_trade_no = models.CharField(max_length=64, blank=True)  # when the notification was readable
+    headers = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["provider", "at"])]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.reason}@{self.at}"

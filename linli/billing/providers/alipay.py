@@ -117,9 +117,10 @@ class AlipayProvider:
 
     # ---- orders ---------------------------------------------------------------------------
 
-    def create_order(self, order: PaymentOrder) -> dict[str, Any]:
+    def create_order(self, order: PaymentOrder, *, return_url: str = "") -> dict[str, Any]:
         """A wap/page order is placed by the payer's browser: we return the signed gateway URL
-        (`pay_url`) it is sent to; Alipay shows its cashier page there."""
+        (`pay_url`) it is sent to; Alipay shows its cashier page there and afterwards sends the
+        browser to `return_url` (default: the provider's own)."""
         if order.scene not in ORDER_METHODS:
             raise ProviderError(f"alipay:unsupported_scene:{order.scene}", retry=False)
         if order.amount_fen <= 0:
@@ -133,7 +134,7 @@ class AlipayProvider:
         }
         if order.expires_at is not None:
             biz["time_expire"] = order.expires_at.astimezone(SHANGHAI).strftime(TIME_FORMAT)
-        params = self._signed_params(method, biz, notify_url=order.notify_url)
+        params = self._signed_params(method, biz, notify_url=order.notify_url, return_url=return_url)
         return {"pay_url": f"{self.gateway}?{urllib.parse.urlencode(params)}"}
 
     def query(self, out_trade_no: str) -> PaymentNotice | None:
@@ -219,7 +220,8 @@ class AlipayProvider:
             raw=dict(fields),
         )
 
-    def _signed_params(self, method: str, biz: dict[str, Any], *, notify_url: str = "") -> dict[str, str]:
+    def _signed_params(self, method: str, biz: dict[str, Any], *, notify_url: str = "",
+                       return_url: str = "") -> dict[str, str]:
         params = {
             "app_id": self.app_id,
             "method": method,
@@ -232,8 +234,8 @@ class AlipayProvider:
         }
         if notify_url:
             params["notify_url"] = notify_url
-        if self.return_url and method in ("alipay.trade.wap.pay", "alipay.trade.page.pay"):
-            params["return_url"] = self.return_url
+        if (return_url or self.return_url) and method in ("alipay.trade.wap.pay", "alipay.trade.page.pay"):
+            params["return_url"] = return_url or self.return_url
         params["sign"] = sign_sha256(self._app_key, signing_string(params).encode())
         return params
 

@@ -81,7 +81,8 @@ def test_a_request_signed_with_another_merchant_key_is_refused_by_wechat_pay(wec
 def test_h5_and_native_orders_hand_back_the_page_and_the_qr_code(provider, wechat):
     h5 = provider.create_order(water_bill_order("H5001", scene="h5"), payer_client_ip="203.0.113.7")
     native = provider.create_order(water_bill_order("NA001", scene="native"))
-    assert h5["h5_url"].startswith("https://wx.tenpay.com/") and native["code_url"].startswith("weixin://")
+    # The fake's H5 page is its own cashier (real WeChat Pay: https://wx.tenpay.com/…).
+    assert h5["h5_url"].startswith(f"{wechat.url}/cashier/h5?prepay_id=wx") and native["code_url"].startswith("weixin://")
     assert json.loads(wechat.seen[0].body)["scene_info"]["payer_client_ip"] == "203.0.113.7"
     with pytest.raises(ProviderError, match="h5_needs_payer_client_ip"):
         provider.create_order(water_bill_order("H5002", scene="h5"))

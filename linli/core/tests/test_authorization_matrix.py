@@ -26,12 +26,23 @@ from linli.core.testing import ID_NUMBERS, PHONES, District, Side, add_billing_a
 from linli.core.tests.apiclient import ApiClient
 from linli.devices.models import Device, DeviceCommand, DeviceType
 from linli.events.models import DeadLetter, Event
+from linli.notices import testing as notice_testing
 from linli.notify.models import Delivery, Notification, PushSubscription
 from linli.notify.testing import side_ids as notify_ids
 from linli.notify.testing import side_records as notify_records
+from linli.parcels import testing as parcel_testing
 from linli.people import services as people
 from linli.people.models import Consent, Organisation, Person, RealUnit, Residency, Vehicle
 from linli.places.models import Building, Compound, Grid, House, Region, Unit
+from linli.rentals import testing as rental_testing
+from linli.surveys.testing import add_surveys
+from linli.surveys.testing import side_ids as survey_ids
+from linli.surveys.testing import side_records as survey_records
+from linli.visitors import testing as visitor_testing
+from linli.votes.models import Ballot
+from linli.votes.testing import add_votes
+from linli.votes.testing import side_ids as vote_ids
+from linli.votes.testing import side_records as vote_records
 from linli.workorders.models import Category, WorkOrder
 
 pytestmark = pytest.mark.urls("linli.core.tests.api_only_urls")
@@ -223,6 +234,10 @@ MATRIX: dict[str, Op] = {
     "get_payment": Op("detail", "payment", "payment_id"),
     "start_payment": Op("create", body=lambda f, own: {"bill_ids": [f.records["bill"].pk]}),
     "record_cash_payment": Op("create", body=lambda f, own: {"bill_ids": [f.records["bill"].pk], "amount_fen": 100}),
+    "pay_online": Op("create", body=lambda f, own: {"bill_ids": [f.records["bill"].pk], "provider": "wechatpay",
+                                                    "scene": "native"}),
+    "refresh_payment": Op("write", "payment", "payment_id"),
+    "get_payment_receipt": Op("detail", "payment", "payment_id"),
     "list_refunds": Op("list", "refund", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
     "request_refund": Op("write", "payment", "payment_id", body=lambda f, own: {"amount_fen": 1, "reason": "越权"}),
     "approve_refund": Op("write", "refund", "refund_id"),
@@ -257,8 +272,87 @@ MATRIX: dict[str, Op] = {
     "resume_work_order": Op("write", "work_order", "order_id"),
     "reopen_work_order": Op("write", "work_order", "order_id", body=lambda f, own: {"reason": "越权"}),
     "cancel_work_order": Op("write", "work_order", "order_id", body=lambda f, own: {"reason": "越权"}),
+    # Parcels: B's parcel is out of reach even with its right code; a resident reaches only their house's.
+    "list_parcels": Op("list", "parcel", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                 lambda f: {"house_id": f.records["house"].pk},
+                                                 lambda f: {"tracking_no": "SF0000000001"})),
+    "get_parcel": Op("detail", "parcel", "parcel_id"),
+    "register_parcel": Op("create", body=lambda f, own: {"house_id": f.records["house"].pk, "courier": "越权"}),
+    "pick_up_parcel": Op("write", "parcel", "parcel_id",
+                         body=lambda f, own: {"pickup_code": f.records["parcel"].pickup_code}),
+    "return_parcel": Op("write", "parcel", "parcel_id", body=lambda f, own: {"reason": "越权"}),
+    # Visitors: B's invitations, codes and visits are out of reach; so are the neighbour's for a resident.
+    "list_invitations": Op("list", "invitation", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                         lambda f: {"house_id": f.records["house"].pk})),
+    "get_invitation": Op("detail", "invitation", "invitation_id"),
+    "create_invitation": Op("create", body=lambda f, own: {"house_id": f.records["house"].pk, "visitor_name": "越权",
+                                                           "starts_at": "2030-01-01T08:00:00+08:00",
+                                                           "ends_at": "2030-01-01T20:00:00+08:00"}),
+    "cancel_invitation": Op("write", "invitation", "invitation_id"),
+    "honour_invitation": Op("create", body=lambda f, own: {"code": f.records["invitation_code"]}),
+    "register_walk_in": Op("create", body=lambda f, own: {"house_id": f.records["house"].pk, "visitor_name": "越权"}),
+    "answer_walk_in": Op("write", "visit", "visit_id", body=lambda f, own: {"admit": True}),
+    "list_visits": Op("list", "visit", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                               lambda f: {"house_id": f.records["house"].pk})),
+    "get_visit": Op("detail", "visit", "visit_id"),
     "get_workorder_sla": Op("detail", "compound", "compound_id",
                             probes=(lambda f: {"since": "2020-01-01", "until": "2030-01-01"},)),
+    # A JSON body to the multipart upload is refused too; test_photos checks uploads into B's compound.
+    "upload_workorder_photo": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk}),
+    "get_workorder_photo": Op("detail", "work_order", "order_id", fixed=(("which", "report"), ("index", "0"))),
+    # Votes: B's votes are out of reach; a resident casts only for a house of their own household.
+    "list_votes": Op("list", "vote", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                             lambda f: {"status": "open"})),
+    "get_vote": Op("detail", "vote", "vote_id"),
+    "create_vote": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk, "title": "越权表决",
+                                                     "closes_at": "2099-01-01T00:00:00+08:00"}),
+    "open_vote": Op("write", "draft_vote", "vote_id"),
+    "close_vote": Op("write", "vote", "vote_id"),
+    "cast_ballot": Op("write", "vote", "vote_id", body=lambda f, own: {"house_id": f.records["house"].pk,
+                                                                       "choice": "approve"}),
+    "list_vote_ballots": Op("list", "ballot", "vote_id", path_of="vote"),
+    "get_vote_result": Op("detail", "vote", "vote_id"),
+    "list_vote_receipts": Op("detail", "vote", "vote_id"),
+    # Surveys: B's surveys are out of reach; residents answer what was put to their compound.
+    "list_surveys": Op("list", "survey", probes=(lambda f: {"compound_id": f.side.compound.pk},)),
+    "get_survey": Op("detail", "survey", "survey_id"),
+    "create_survey": Op("create", body=lambda f, own: {
+        "compound_id": f.side.compound.pk, "title": "越权问卷", "closes_at": "2030-01-01T00:00:00+08:00",
+        "questions": [{"key": "q", "text": "问题", "kind": "single", "options": ["是", "否"]}]}),
+    "open_survey": Op("write", "draft_survey", "survey_id"),
+    "close_survey": Op("write", "survey", "survey_id"),
+    "respond_to_survey": Op("write", "survey", "survey_id", body=lambda f, own: {"answers": {"parking": "反对"}}),
+    "get_survey_results": Op("detail", "survey", "survey_id"),
+    # Notices: a resident reads only published notices reaching their household, never role-only ones.
+    "list_notices": Op("list", "notice", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                 lambda f: {"building_id": f.side.building.pk})),
+    "count_unread_notices": Op("self"),
+    "get_notice": Op("detail", "notice", "notice_id"),
+    "create_notice": Op("create", body=lambda f, own: {"compound_id": f.side.compound.pk, "title": "越权",
+                                                       "body": "越权"}),
+    "broadcast_emergency_notice": Op("create", body=lambda f, own: {"building_id": f.side.building.pk,
+                                                                    "title": "越权", "body": "越权"}),
+    "publish_notice": Op("write", "notice", "notice_id"),
+    "withdraw_notice": Op("write", "notice", "notice_id", body=lambda f, own: {"reason": "越权"}),
+    "mark_notice_read": Op("write", "notice", "notice_id"),
+    "get_notice_reads": Op("detail", "notice", "notice_id"),
+    # Rentals: B's listings and tenancies are out of reach; only a house's owner or staff let it.
+    "list_rental_listings": Op("list", "listing", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                          lambda f: {"house_id": f.records["listing"].house_id})),
+    "get_rental_listing": Op("detail", "listing", "listing_id"),
+    "create_rental_listing": Op("create", body=lambda f, own: {"house_id": f.records["house"].pk, "rent_fen": 100,
+                                                               "available_from": "2024-01-01"}),
+    "withdraw_rental_listing": Op("write", "listing", "listing_id"),
+    "list_tenancies": Op("list", "tenancy", probes=(lambda f: {"compound_id": f.side.compound.pk},
+                                                    lambda f: {"house_id": f.records["tenancy"].house_id},
+                                                    lambda f: {"tenant_id": f.records["tenancy"].tenant_id})),
+    "get_tenancy": Op("detail", "tenancy", "tenancy_id"),
+    "register_tenancy": Op("create", body=lambda f, own: {
+        "house_id": f.records["house"].pk, "tenant_name": "越权", "id_number": "110101199003076878",
+        "lease_start": "2024-01-01", "lease_end": "2025-01-01", "rent_fen": 1}),
+    "end_tenancy": Op("write", "tenancy", "tenancy_id", body=lambda f, own: {"on": "2024-06-30"}),
+    "export_rental_registrations": Op("detail", "compound", probes=(lambda f: {"compound_id": f.side.compound.pk,
+                                                                               "format": "xlsx"},)),
 }
 
 MODELS = {"region": Region, "grid": Grid, "compound": Compound, "building": Building, "unit": Unit,
@@ -318,6 +412,10 @@ def _side_ids(side: Side) -> dict[str, set[Any]]:
         "refund": set(Refund.objects.filter(compound=c).values_list("pk", flat=True)),
         "category": set(Category.objects.filter(compound=c).values_list("pk", flat=True)),
         "work_order": set(WorkOrder.objects.filter(compound=c).values_list("pk", flat=True)),
+        **notice_testing.side_ids(side), **rental_testing.side_ids(side),
+        **parcel_testing.side_ids(side), **visitor_testing.side_ids(side),
+        **vote_ids(side),
+        **survey_ids(side),
     }
 
 
@@ -332,7 +430,10 @@ def _staff_foreign(other: Side, other_tag: str) -> Foreign:
                "device": other.device, "event": other.event, "dead_letter": other.dead_letter,
                "alarm": other.alarm, "command": other.command, "rule": other.rule, "rule_run": other.rule_run,
                "fee_item": other.fee_item, "bill": other.bill, "payment": other.payment, "refund": other.refund,
-               "category": other.category, "work_order": other.work_order, **notify_records(other)}
+               "category": other.category, "work_order": other.work_order, **notify_records(other),
+               **vote_records(other), **survey_records(other)}
+    records.update(parcel_testing.side_records(other) | visitor_testing.side_records(other))
+    records.update(notice_testing.side_records(other) | rental_testing.side_records(other, other_tag))
     return Foreign(other, records, _side_ids(other))
 
 
@@ -350,7 +451,10 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency, nei
                "person_id_number": ID_NUMBERS["a_neighbour"], "person_phone": PHONES["a_neighbour"],
                "staff": a.users["guard"], "grant": a.users["guard"].grants.first(), "family": neighbour,
                "device": a.device, "event": a.event, "dead_letter": a.dead_letter, "alarm": a.alarm,
-               "command": a.command, "rule": a.rule, "rule_run": a.rule_run, **notify_records(d.b)}
+               "command": a.command, "rule": a.rule, "rule_run": a.rule_run, **notify_records(d.b),
+               **vote_records(d.b), **survey_records(d.b)}
+    records.update(parcel_testing.neighbour_records(d) | visitor_testing.neighbour_records(d, neighbour))
+    records.update(notice_testing.side_records(d.b) | rental_testing.side_records(d.b, "b"))
     ids = _side_ids(d.b)
     ids["house"] = ids["house"] | {a.other_house.pk}
     ids["person"] = ids["person"] | {neighbour.pk}
@@ -369,13 +473,17 @@ def _neighbour_foreign(d: District, neighbour: Person, residency: Residency, nei
     ids["rule"] = set(Rule.objects.values_list("pk", flat=True))
     ids["rule_run"] = set(RuleRun.objects.values_list("pk", flat=True))
     ids["notification"] = set(Notification.objects.values_list("pk", flat=True))
-    # Residents set no tariffs and see no categories; of bills, payments, refunds and orders only their own.
+    # Residents set no tariffs and see only their own compound's categories; of bills, payments, refunds,
+    # orders and ballots only their own.
     ids["fee_item"] = set(FeeItem.objects.values_list("pk", flat=True))
-    ids["category"] = set(Category.objects.values_list("pk", flat=True))
+    ids["category"] = set(Category.objects.exclude(compound=a.compound).values_list("pk", flat=True))
+    ids["ballot"] = set(Ballot.objects.exclude(house_id=own_house).values_list("pk", flat=True))
     ids["bill"] = set(Bill.objects.exclude(house_id=own_house).values_list("pk", flat=True))
     ids["payment"] = set(Payment.objects.exclude(house_id=own_house).values_list("pk", flat=True))
     ids["refund"] = set(Refund.objects.exclude(payment__house_id=own_house).values_list("pk", flat=True))
     ids["work_order"] = set(WorkOrder.objects.exclude(reporter_person=a.owner).values_list("pk", flat=True))
+    ids.update(parcel_testing.resident_ids(d) | visitor_testing.resident_ids(d))
+    ids["notice"] = ids["notice"] | notice_testing.hidden_from_residents(a)  # drafts and role-only notices
     return Foreign(d.b, records, ids)
 
 
@@ -507,6 +615,11 @@ def test_no_role_reads_or_writes_outside_its_scope(district):
     neighbour_residency = people.add_residency(actor=d.admin, person=neighbour, house=d.a.other_house,
                                                role="owner", since=dt.date(2019, 5, 1))
     add_billing_and_work_orders(d)
+    for tag, side in (("a", d.a), ("b", d.b)):
+        notice_testing.side_records(side)
+        rental_testing.side_records(side, tag)
+    add_votes(d)
+    add_surveys(d)
     from linli.workorders import services as workorders
 
     neighbour_order = workorders.submit(actor=d.a.users["customer_service"], compound=d.a.compound,

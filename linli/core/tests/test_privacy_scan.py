@@ -19,10 +19,12 @@ from django.test import Client
 from linli.api import api
 from linli.core.testing import ID_NUMBERS, PHONES
 from linli.core.tests.apiclient import ApiClient
+from linli.rentals.testing import TENANT_PHONES, tenant_id_number
 
 SECRETS = [*ID_NUMBERS.values(), *PHONES.values()]
+SECRETS += [*(tenant_id_number(tag) for tag in "ab"), *TENANT_PHONES.values()]  # the test tenants
 # Operations whose purpose is to hand over clear values (audited; tested elsewhere).
-CLEAR_BY_DESIGN = {"reveal_person", "export_person_data"}
+CLEAR_BY_DESIGN = {"reveal_person", "export_person_data", "export_rental_registrations"}
 
 
 def _leaks(text: str) -> list[str]:
@@ -65,6 +67,26 @@ def _get_operations(district) -> list[tuple[str, str]]:
     from linli.notify.testing import side_records
 
     values["notification_id"] = side_records(a)["notification"].pk
+    from linli.parcels.testing import side_records as parcel_records
+    from linli.visitors.testing import side_records as visitor_records
+
+    visitors = visitor_records(a)
+    values["parcel_id"] = parcel_records(a)["parcel"].pk
+    values["invitation_id"], values["visit_id"] = visitors["invitation"].pk, visitors["visit"].pk
+    from linli.votes.testing import add_votes
+    from linli.votes.testing import side_records as vote_records
+
+    values["vote_id"] = vote_records(add_votes(district).a)["vote"].pk
+    from linli.surveys.testing import add_surveys
+    from linli.surveys.testing import side_records as survey_records
+
+    values["survey_id"] = survey_records(add_surveys(district).a)["survey"].pk
+    from linli.notices.testing import side_records as notice_records
+    from linli.rentals.testing import side_records as rental_records
+
+    values["notice_id"] = notice_records(a)["notice"].pk
+    rentals = rental_records(a, "a")
+    values["listing_id"], values["tenancy_id"] = rentals["listing"].pk, rentals["tenancy"].pk
     out = []
     schema = api.get_openapi_schema()
     for path, item in schema["paths"].items():

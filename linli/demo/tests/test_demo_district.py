@@ -204,3 +204,28 @@ def test_every_kind_of_device_hangs_in_the_showcase_with_secrets_for_the_simulat
     assert set(watched) == set(devices.filter(name__startswith="消防通道", device_type__kind="parking_sensor")
                                .values_list("code", flat=True))
     assert "devices of 15 kinds" in demo["output"]
+
+
+def test_the_demo_residents_find_a_lived_in_portal(demo):
+    """Each demo resident has this month's property bill, a repair under way and a parcel at the
+    booth; the compound has a published notice, an open survey and an open owners' vote."""
+    from linli.billing.models import Bill
+    from linli.notices.models import Notice
+    from linli.parcels.models import Parcel
+    from linli.surveys.models import Survey
+    from linli.votes.models import Vote
+    from linli.workorders.models import WorkOrder
+
+    showcase = Compound.objects.get(name=district.SHOWCASE)
+    residents = list(User.objects.filter(kind=AccountKind.RESIDENT, person__compound=showcase))
+    assert len(residents) == 3
+    for user in residents:
+        houses = Residency.objects.filter(person=user.person, until__isnull=True).values_list("house_id", flat=True)
+        assert Bill.objects.filter(house_id__in=houses).exists()
+        assert WorkOrder.objects.filter(reporter_person=user.person).exists()
+        assert Parcel.objects.filter(house_id__in=houses, status="waiting").exists()
+    assert Bill.objects.filter(compound=showcase).count() == House.objects.filter(compound=showcase).count()
+    assert Notice.objects.filter(compound=showcase, status="published").count() == 1
+    assert Survey.objects.filter(compound=showcase, status="open").count() == 1
+    assert Vote.objects.filter(compound=showcase, status="open").count() == 1
+    assert "property services:" in demo["output"]

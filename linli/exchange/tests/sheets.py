@@ -15,6 +15,8 @@ HOUSE_HEADERS = ["小区编码", "楼号", "单元号", "房号", "楼层", "建
 BUILDING_HEADERS = ["小区编码", "楼号", "地上层数", "地下层数", "单元数", "高度", "是否有电梯"]
 VEHICLE_HEADERS = ["小区编码", "车牌号", "车牌颜色", "车主证件号码", "楼号", "单元号", "房号"]
 DEVICE_HEADERS = ["小区编码", "楼号", "单元号", "楼层", "设备型号编码", "序列号", "设备名称", "设备编码", "X坐标", "Y坐标"]
+WORK_ORDER_HEADERS = ["小区编码", "类别编码", "标题", "描述", "楼号", "单元号", "房号", "地点", "报事时间", "外部工单号",
+                      "来源"]
 
 
 def workbook(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> bytes:

@@ -16,13 +16,14 @@ from linli.exchange.tests.sheets import (
     HOUSE_HEADERS,
     PERSON_HEADERS,
     VEHICLE_HEADERS,
+    WORK_ORDER_HEADERS,
     fill_template,
     table_counts,
 )
 from linli.exchange.tests.test_imports import new_id
 
 HEADERS = {"buildings": BUILDING_HEADERS, "houses": HOUSE_HEADERS, "persons": PERSON_HEADERS,
-           "vehicles": VEHICLE_HEADERS, "devices": DEVICE_HEADERS}
+           "vehicles": VEHICLE_HEADERS, "devices": DEVICE_HEADERS, "work_orders": WORK_ORDER_HEADERS}
 
 
 @pytest.mark.parametrize("kind", sorted(IMPORTERS))
@@ -60,7 +61,20 @@ def filled_rows(district) -> dict[str, list[list]]:
                      "同住人", "2022-10-01"]],
         "vehicles": [[code, "鲁B8888A", "蓝牌", ID_NUMBERS["a_family"], "3", "2", "501"]],
         "devices": [[code, "3", "2", "5", "smoke-nbiot", "860000000000009", "3号楼2单元5层烟感", "", "35.5", "12"]],
+        "work_orders": [[code, _ticket_category(district), "东门外垃圾堆放", "三天未清运", "", "", "", "东门外",
+                         "2024-03-01 09:30", "12345-20240301-0001", "12345热线"]],
     }
+
+
+def _ticket_category(district) -> str:
+    from linli.workorders.models import Category
+    from linli.workorders.services import create_category
+
+    a = district.a
+    if not Category.objects.filter(compound=a.compound, code="governance").exists():
+        create_category(actor=a.users["property_manager"], compound=a.compound, code="governance",
+                        kind="governance", name="治理事件", deadline_minutes=3 * 24 * 60)
+    return "governance"
 
 
 @pytest.mark.parametrize("kind", sorted(IMPORTERS))

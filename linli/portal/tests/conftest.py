@@ -72,3 +72,13 @@ def log_in_staff(page, base_url: str, username: str, password: str, next_url: st
     page.fill("#id_staff-password", password)
     page.click("#staff-login button[type=submit]")
     page.wait_for_url(f"{base_url}{next_url}")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Each story starts with clean rate-limit counters: the code limits count per phone and per hour,
+    and the same test phones log in across many tests of one run."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

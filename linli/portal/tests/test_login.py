@@ -37,7 +37,10 @@ def test_a_wrong_code_is_refused_with_a_reason_and_no_session(district):
 
 
 @pytest.mark.django_db
-def test_staff_are_sent_to_the_staff_login_for_resident_pages(district, client):
+def test_staff_on_a_phone_land_on_their_own_work_and_not_on_resident_pages(district, client):
     client.force_login(district.a.users["technician"], backend="linli.accounts.backends.StaffPasswordBackend")
-    answer = client.get("/m/")
+    assert client.get("/m/")["Location"] == "/m/tech/"
+    answer = client.get("/m/repairs/")
     assert answer.status_code == 302 and answer["Location"].startswith("/m/login/")
+    client.force_login(district.a.users["guard"], backend="linli.accounts.backends.StaffPasswordBackend")
+    assert client.get("/m/")["Location"] == "/m/booth/"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import auth
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
@@ -15,6 +16,8 @@ from django.views.decorators.http import require_POST
 
 from linli.accounts import services as accounts
 from linli.core.errors import Forbidden
+from linli.portal import services
+from linli.portal.views.me import remember_preferences
 from linli.web.forms.auth import ResidentCodeForm, ResidentPhoneForm
 from linli.web.views.auth import RESIDENT_BACKEND
 from linli.web.views.common import apply_error
@@ -56,11 +59,22 @@ def login(request):
                 _refuse(code_form, exc)
             else:
                 auth.login(request, user, backend=RESIDENT_BACKEND)
-                return redirect(_next_url(request))
+                return _welcome(request, user)
     refused = any(f is not None and f.is_bound and f.errors for f in (phone_form, code_form))
     context = {"phone_form": phone_form, "code_form": code_form, "notice": notice, "next": _next_url(request),
                "hide_tabs": True}
     return render(request, "portal/login.html", context, status=400 if refused else 200)
+
+
+def _welcome(request, user):
+    """Carry the resident's stored preferences into this session: elderly mode and language."""
+    preference = services.preference_of(user)
+    remember_preferences(request, preference)
+    answer = redirect(_next_url(request))
+    if preference.language:
+        answer.set_cookie(settings.LANGUAGE_COOKIE_NAME, preference.language, max_age=settings.LANGUAGE_COOKIE_AGE,
+                          path=settings.LANGUAGE_COOKIE_PATH, samesite=settings.LANGUAGE_COOKIE_SAMESITE)
+    return answer
 
 
 def _refuse(form, exc) -> None:

@@ -34,8 +34,8 @@ def technician(district, side="a", name="technician2"):
     return user
 
 
-def photo_ref() -> str:
-    return f"workorders/test/{uuid.uuid4().hex}.jpg"
+def photo_ref(compound_id: int) -> str:
+    return f"workorders/{compound_id}/test/{uuid.uuid4().hex}.jpg"
 
 
 @dataclass

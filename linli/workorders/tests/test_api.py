@@ -89,7 +89,7 @@ def test_an_order_moves_from_report_to_closure_through_the_api(district):
     suspended = _move(dispatcher, order.pk, "suspend", {"reason": "等配件"})
     assert suspended.json()["status"] == "suspended"
     assert _move(dispatcher, order.pk, "resume").json()["status"] == "in_progress"
-    ref = photo_ref()
+    ref = photo_ref(a.compound.pk)
     media.save(ref, b"\xff\xd8 repaired pipe")
     try:
         no_price = _move(tech, order.pk, "complete", {"photos": [ref]})

@@ -21,7 +21,7 @@ def test_a_residents_leaking_pipe_goes_from_report_to_closure_with_one_step_per_
     services.accept(actor=cs, order=order)
     services.assign(actor=cs, order=order, assignee=tech)
     services.start(actor=tech, order=order)
-    ref = photo_ref()
+    ref = photo_ref(a.compound.pk)
     media.save(ref, b"\xff\xd8 repaired pipe")
     try:
         services.complete(actor=tech, order=order, note="更换了三通", photos=[ref])
@@ -83,7 +83,7 @@ def test_a_technician_works_only_orders_assigned_to_them_and_completion_needs_st
         services.start(actor=other, order=order)
     services.start(actor=tech, order=order)
     with pytest.raises(ValidationError, match="照片尚未上传"):
-        services.complete(actor=tech, order=order, photos=[photo_ref()])
+        services.complete(actor=tech, order=order, photos=[photo_ref(a.compound.pk)])
     with pytest.raises(ValidationError, match="照片引用无效"):
         services.complete(actor=tech, order=order, photos=["../etc/passwd"])
 

@@ -1,0 +1,1 @@
+"""Parcels (快递): booth and locker registration, pickup codes, pickup and overdue reminders."""
