@@ -7,18 +7,9 @@ from typing import Any
 
 import pytest
 
+from linli.billing.testing import ledger_balances  # noqa: F401  (autouse: the ledger balances after every test)
+
 MERCHANTS = {"wechatpay": "1900000109", "alipay": "2088102000000001"}
-
-
-@pytest.fixture(autouse=True)
-def _ledger_balances(db):
-    # Depending on `db` makes this run its check before the test's database is rolled back or flushed.
-    yield
-    from linli.billing.ledger import check_balanced
-
-    report = check_balanced()
-    if not report.ok:
-        pytest.fail(f"the ledger does not balance after this test: {report}")
 
 
 @pytest.fixture
