@@ -100,3 +100,37 @@ def _fresh_rule_cache():
     yield
     engine.RULES.invalidate()
     engine.RULES.version = None
+
+
+# Fixtures that give a test the database; any of them means the test may have touched money.
+_DATABASE_FIXTURES = {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+@pytest.fixture(autouse=True)
+def _ledger_balances(request):
+    """After every test that used the database, the double-entry ledger must balance: bills,
+    payments, refunds and paid repairs are touched well beyond the billing app's own tests."""
+    uses_database = request.node.get_closest_marker("django_db") is not None or (
+        _DATABASE_FIXTURES & set(request.fixturenames))
+    if not uses_database:
+        yield
+        return
+    # Set up the database from here, so this check runs before it is rolled back or flushed.
+    request.getfixturevalue("db")
+    yield
+    from linli.billing.ledger import check_balanced
+
+    report = check_balanced()
+    if not report.ok:
+        pytest.fail(f"the ledger does not balance after this test: {report}")
+
+
+_BROWSER_FIXTURES = {"phone_browser", "browser_page"}
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests drive pages, not the database: scripts/test.sh runs them in the SQLite pass
+    # and leaves them out of the PostgreSQL pass (`-m "not browser"`), which keeps CI in budget.
+    for item in items:
+        if _BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)

@@ -37,7 +37,6 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -649,16 +648,3 @@ def alipay_sandbox(settings: Any, public_url: str) -> Iterator[FakeAlipay]:
             fake.close()
             for name, value in saved.items():
                 setattr(settings, name, value)
-
-
-@pytest.fixture(autouse=True)
-def ledger_balances(db):
-    """After every test of a package whose conftest imports this, the ledger must balance (money
-    is touched by billing, paid repairs and the portal's payments). Depending on `db` makes the
-    check run before the test's database is rolled back or flushed."""
-    yield
-    from linli.billing.ledger import check_balanced
-
-    report = check_balanced()
-    if not report.ok:
-        pytest.fail(f"the ledger does not balance after this test: {report}")

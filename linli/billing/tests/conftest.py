@@ -1,4 +1,4 @@
-"""Billing test fixtures; after every test the ledger must balance, or the test fails."""
+"""Billing test fixtures (the ledger-balance check after every test is in the root conftest)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-
-from linli.billing.testing import ledger_balances  # noqa: F401  (autouse: the ledger balances after every test)
 
 MERCHANTS = {"wechatpay": "1900000109", "alipay": "2088102000000001"}
 

@@ -9,8 +9,6 @@ import os
 
 import pytest
 
-from linli.billing.testing import ledger_balances  # noqa: F401  (autouse: the ledger balances after every test)
-
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
