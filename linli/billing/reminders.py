@@ -52,5 +52,18 @@ def remind_arrears(*, now: dt.datetime | None = None) -> int:
             notify(compound_id=bill.compound_id, audience=Audience(residents_of_house=bill.house_id),
                    title=_("欠费提醒"), body=body, category=Category.NOTICE, severity=Severity.INFO,
                    source=f"billing.bill:{bill.pk}", dedupe_key=key, channels=(Channel.INBOX, Channel.WEBPUSH))
+            _text_once_a_month(bill, today)
         queued += 1
     return queued
+
+
+def _text_once_a_month(bill: Bill, today: dt.date) -> None:
+    """At most one arrears SMS per household and calendar month, however many bills are overdue.
+    The text names no amount or item: it passes through the SMS provider (docs/notifications.md)."""
+    from linli.notify.models import Category, Channel, Severity
+    from linli.notify.services import Audience, notify
+
+    notify(compound_id=bill.compound_id, audience=Audience(residents_of_house=bill.house_id),
+           title=_("欠费提醒"), body=_("您家有逾期未缴的物业费用，请登录邻里居民端查看并缴纳。"),
+           category=Category.NOTICE, severity=Severity.INFO, source=f"billing.house:{bill.house_id}",
+           dedupe_key=f"arrears-sms:{bill.house_id}:{today:%Y-%m}", channels=(Channel.SMS,))

@@ -230,6 +230,9 @@ def _deliveries(notification: Notification, recipients: list[Recipient],
     if Channel.WECHAT in allowed and user_ids and settings.WECHAT["app_id"]:
         wechat = set(WechatBinding.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True))
     urgent = notification.life_safety or notification.severity == Severity.CRITICAL
+    # SMS costs money and wakes people: residents get it for what is urgent, or where the caller
+    # asked for it by name (a monthly arrears reminder), never by default.
+    sms_asked = channels is not None and Channel.SMS in channels
     priority = (PRIORITY_LIFE_SAFETY if notification.life_safety
                 else PRIORITY_URGENT if notification.severity in (Severity.CRITICAL, Severity.MAJOR)
                 else PRIORITY_NORMAL)
@@ -241,7 +244,7 @@ def _deliveries(notification: Notification, recipients: list[Recipient],
                 continue
             if ((channel == Channel.WEBPUSH and r.user_id not in pushed)
                     or (channel == Channel.WECHAT and r.user_id not in wechat)
-                    or (channel == Channel.SMS and not (urgent and r.has_phone))):
+                    or (channel == Channel.SMS and not ((urgent or sms_asked) and r.has_phone))):
                 continue
             rows.append(_delivery(notification, r.user_id, channel, priority, now))
     return rows

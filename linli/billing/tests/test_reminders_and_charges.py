@@ -44,7 +44,25 @@ def test_a_reminder_job_that_was_down_sends_one_reminder_not_the_missed_ones(dis
     billed(district.a)
     assert remind_arrears(now=on(17)) == 2
     assert remind_arrears(now=dt.datetime(2026, 12, 20, 10, tzinfo=SHANGHAI)) == 2
-    assert Notification.objects.count() == 4
+    assert Notification.objects.filter(source__startswith="billing.bill:").count() == 4
+
+
+def test_an_overdue_household_gets_one_arrears_text_a_month_naming_no_amount(district):
+    a = district.a
+    billed(a)
+    fee = services.create_fee_item(actor=a.users["property_manager"], compound=a.compound, name="垃圾清运费",
+                                   kind="fixed_monthly", amount_fen=1000, reminder_every_days=3)
+    services.run_bills(actor=a.users["property_manager"], compound=a.compound, fee_item=fee, period="2026-11")
+    for day in (17, 20, 24, 27):  # two overdue bills, reminded in the inbox again and again
+        remind_arrears(now=on(day))
+    texts = Delivery.objects.filter(channel=Channel.SMS, recipient=a.users["resident"])
+    assert texts.count() == 1
+    sms = texts.get().notification
+    assert "元" not in sms.body and "垃圾" not in sms.body and "物业服务费" not in sms.body
+    remind_arrears(now=on(2, month=12))
+    assert texts.count() == 2  # a new month, a new text
+    # The inbox reminders themselves never go out as texts.
+    assert not Delivery.objects.filter(channel=Channel.SMS, notification__source__startswith="billing.bill:").exists()
 
 
 def test_paid_bills_and_fee_items_without_reminders_remind_nobody(district):
