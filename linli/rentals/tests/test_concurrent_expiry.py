@@ -4,13 +4,12 @@ every lease that ended while no worker ran."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from linli.core.models import AuditEntry
+from linli.core.testing import at_once
 from linli.people.models import Residency
 from linli.places import services as places
 from linli.rentals import services
@@ -33,25 +32,8 @@ def test_leases_that_ended_while_the_job_was_down_end_once_when_workers_run_it_t
         services.register_tenancy(actor=manager, house=house, tenant_name=f"租客{tag}", id_type="mainland_id",
                                   id_number=tenant_id_number(tag), phone=TENANT_PHONES[tag],
                                   lease_start=dt.date(2024, 1, 1), lease_end=end, rent_fen=100000)
-    start = threading.Barrier(THREADS)
-    ended: list[int] = []
-    errors: list[BaseException] = []
-
-    def worker():
-        try:
-            start.wait()
-            ended.append(services.end_expired_tenancies(today=today + dt.timedelta(days=100)))
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert not errors, errors[:3]
+    ended = at_once(lambda _: services.end_expired_tenancies(today=today + dt.timedelta(days=100)),
+                    list(range(THREADS)))
     assert sum(ended) == 2
     assert [(t.status, t.ended_on, t.residency.until) for t in Tenancy.objects.order_by("lease_end")] == [
         (TenancyStatus.ENDED, end, end) for end in ends]

@@ -2,7 +2,6 @@
 a clear reason when refused, cancellation, expiry, and two gates honouring a one-use code at once."""
 
 import datetime as dt
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -11,6 +10,7 @@ from django.utils import timezone
 
 from linli.accounts import services as accounts
 from linli.core.errors import Conflict, Forbidden, NotFound
+from linli.core.testing import at_once
 from linli.visitors import services
 from linli.visitors.models import Invitation, Visit
 from linli.visitors.qr import qr_svg
@@ -151,24 +151,15 @@ def test_two_gates_honouring_a_one_use_code_at_once_admit_one_on_postgresql(dist
         pytest.skip("row locks under concurrency are a PostgreSQL matter; SQLite has one writer")
     invitation, code = invite(district)
     gates = 6
-    barrier = threading.Barrier(gates)
-    outcomes: list[str] = []
 
     def honour(gate):
         try:
-            barrier.wait()
             services.honour_invitation(code=code, gate=f"gate-{gate}")
-            outcomes.append("admitted")
+            return "admitted"
         except VisitRefused as refused:
-            outcomes.append(refused.reason)
-        finally:
-            connection.close()
+            return refused.reason
 
-    threads = [threading.Thread(target=honour, args=(i,)) for i in range(gates)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(honour, list(range(gates)))
     assert sorted(outcomes) == ["admitted"] + ["used_up"] * (gates - 1)
     invitation.refresh_from_db()
     assert invitation.uses_made == 1 and Visit.objects.filter(invitation=invitation).count() == 1

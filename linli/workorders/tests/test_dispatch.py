@@ -1,13 +1,13 @@
 """Dispatch: assignment to technicians only, grab (first one wins, also concurrently), round robin
 with a durable turn, and automatic choice by skill and load."""
 
-import threading
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
 from linli.core.errors import Conflict
+from linli.core.testing import at_once
 from linli.workorders import selectors, services
 from linli.workorders.models import Category, WorkOrder
 from linli.workorders.tests.factories import category, leaking_pipe, technician
@@ -45,24 +45,15 @@ def test_concurrent_grabs_on_postgresql_leave_exactly_one_winner(district):
         pytest.skip("row locks under concurrency are a PostgreSQL matter; SQLite has one writer")
     techs = [district.a.users["technician"], *(technician(district, name=f"grabber{i}") for i in range(5))]
     (order,) = _accepted(district, category(district, dispatch_mode="grab"))
-    barrier = threading.Barrier(len(techs))
-    outcomes: list[str] = []
 
     def grab(user):
         try:
-            barrier.wait()
             services.grab(actor=user, order=WorkOrder.objects.get(pk=order.pk))
-            outcomes.append("won")
+            return "won"
         except Conflict:
-            outcomes.append("lost")
-        finally:
-            connection.close()
+            return "lost"
 
-    threads = [threading.Thread(target=grab, args=(t,)) for t in techs]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    outcomes = at_once(grab, techs)
     assert sorted(outcomes) == ["lost"] * (len(techs) - 1) + ["won"]
     order.refresh_from_db()
     assert order.assignee in techs and order.steps.filter(action="grab").count() == 1
