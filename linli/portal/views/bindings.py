@@ -14,14 +14,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from linli.accounts import services as accounts
 from linli.core import crypto
-from linli.core.errors import Conflict, Forbidden
+from linli.core.errors import Conflict
 from linli.core.masking import mask_phone
 from linli.people.models import PHONE_CONTEXT
 from linli.places.models import House
 from linli.portal import selectors, services
 from linli.portal.forms import BindingForm
 from linli.portal.views.common import is_resident, resident_required, tabs
-from linli.web.forms.auth import ResidentCodeForm, ResidentPhoneForm
+from linli.web.views.auth import phone_code_step
 from linli.web.views.common import apply_error
 
 # The proved phone waits in the session, sealed, for this long while the applicant fills the form.
@@ -41,39 +41,15 @@ def _proved_phone(request) -> str:
 
 def _prove_phone(request):
     """The phone and code steps; returns a response while the phone is not proved yet, else None."""
-    step = request.POST.get("step", "")
-    phone_form, code_form, notice = ResidentPhoneForm(prefix="resident"), None, ""
-    if request.method == "POST" and step == "phone":
-        phone_form = ResidentPhoneForm(request.POST, prefix="resident")
-        if phone_form.is_valid():
-            try:
-                accounts.request_signup_code(phone=phone_form.cleaned_data["phone"])
-            except (ValidationError, Forbidden) as exc:
-                _refuse(phone_form, exc)
-            else:
-                notice = _("验证码已发送")
-                code_form = ResidentCodeForm(prefix="code", initial={"phone": phone_form.cleaned_data["phone"]})
-    elif request.method == "POST" and step == "code":
-        code_form = ResidentCodeForm(request.POST, prefix="code")
-        if code_form.is_valid():
-            try:
-                phone = accounts.verify_signup_code(**code_form.cleaned_data)
-            except (ValidationError, Forbidden) as exc:
-                _refuse(code_form, exc)
-            else:
-                request.session[PROVED_KEY] = {"cipher": crypto.encrypt(phone, context=PHONE_CONTEXT),
-                                               "until": time.time() + PROVED_SECONDS}
-                return None
-    refused = any(f is not None and f.is_bound and f.errors for f in (phone_form, code_form))
-    context = {"phone_form": phone_form, "code_form": code_form, "notice": notice, "hide_tabs": True}
-    return render(request, "portal/bindings/prove_phone.html", context, status=400 if refused else 200)
-
-
-def _refuse(form, exc) -> None:
-    if isinstance(exc, Forbidden):
-        form.add_error(None, str(exc))
-    else:
-        apply_error(form, exc)
+    codes = phone_code_step(request, request.POST.get("step", ""), send=accounts.request_signup_code,
+                            verify=accounts.verify_signup_code, sent_notice=_("验证码已发送"))
+    if codes.verified is not None:
+        request.session[PROVED_KEY] = {"cipher": crypto.encrypt(codes.verified, context=PHONE_CONTEXT),
+                                       "until": time.time() + PROVED_SECONDS}
+        return None
+    context = {"phone_form": codes.phone_form, "code_form": codes.code_form, "notice": codes.notice,
+               "hide_tabs": True}
+    return render(request, "portal/bindings/prove_phone.html", context, status=400 if codes.refused else 200)
 
 
 @sensitive_post_parameters("resident-phone", "code-phone", "code-code", "bind-id_number")

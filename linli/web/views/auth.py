@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from django.conf import settings
 from django.contrib import auth
 from django.core.exceptions import ValidationError
@@ -40,6 +44,48 @@ def _next_url(request) -> str:
     return settings.LOGIN_REDIRECT_URL
 
 
+@dataclass
+class PhoneCode:
+    """The two steps of proving a phone (number, then the code sent to it), as forms to show."""
+
+    phone_form: ResidentPhoneForm
+    code_form: ResidentCodeForm | None = None
+    notice: str = ""
+    verified: Any = None  # what `verify` returned once the code was right
+
+    @property
+    def refused(self) -> bool:
+        return any(f is not None and f.is_bound and bool(f.errors) for f in (self.phone_form, self.code_form))
+
+
+def phone_code_step(request, step: str, *, send: Callable[..., Any], verify: Callable[..., Any],
+                    sent_notice: str) -> PhoneCode:
+    """One round of the phone → code exchange for the resident log-in and for proving a phone when
+    binding a house: `step` is "phone" (send a code) or "code" (check it)."""
+    result = PhoneCode(ResidentPhoneForm(prefix="resident"))
+    if request.method != "POST":
+        return result
+    if step == "phone":
+        result.phone_form = ResidentPhoneForm(request.POST, prefix="resident")
+        if result.phone_form.is_valid():
+            try:
+                send(phone=result.phone_form.cleaned_data["phone"])
+            except (ValidationError, Forbidden) as exc:
+                _refuse(result.phone_form, exc)
+            else:
+                result.notice = sent_notice
+                result.code_form = ResidentCodeForm(prefix="code",
+                                                    initial={"phone": result.phone_form.cleaned_data["phone"]})
+    elif step == "code":
+        result.code_form = ResidentCodeForm(request.POST, prefix="code")
+        if result.code_form.is_valid():
+            try:
+                result.verified = verify(**result.code_form.cleaned_data)
+            except (ValidationError, Forbidden) as exc:
+                _refuse(result.code_form, exc)
+    return result
+
+
 @sensitive_post_parameters("password", "phone", "code")
 @csrf_protect
 @never_cache
@@ -48,9 +94,6 @@ def login(request):
         return redirect(_next_url(request))
     tab = request.POST.get("tab") or request.GET.get("tab") or "staff"
     staff_form = StaffLoginForm(prefix="staff")
-    phone_form = ResidentPhoneForm(prefix="resident")
-    code_form = None
-    notice = ""
     if request.method == "POST" and tab == "staff":
         staff_form = StaffLoginForm(request.POST, prefix="staff")
         if staff_form.is_valid():
@@ -61,37 +104,22 @@ def login(request):
             else:
                 auth.login(request, user, backend=STAFF_BACKEND)
                 return redirect(_next_url(request))
-    elif request.method == "POST" and tab == "resident":
-        phone_form = ResidentPhoneForm(request.POST, prefix="resident")
-        if phone_form.is_valid():
-            try:
-                accounts.request_login_code(phone=phone_form.cleaned_data["phone"])
-            except (ValidationError, Forbidden) as exc:
-                _refuse(phone_form, exc)
-            else:
-                # Same answer whether or not the phone is known, so nobody can probe for residents.
-                notice = _("如果该手机号已登记，验证码已发送")
-                code_form = ResidentCodeForm(prefix="code", initial={"phone": phone_form.cleaned_data["phone"]})
-    elif request.method == "POST" and tab == "code":
-        code_form = ResidentCodeForm(request.POST, prefix="code")
-        if code_form.is_valid():
-            try:
-                user = accounts.verify_login_code(**code_form.cleaned_data)
-            except (ValidationError, Forbidden) as exc:
-                _refuse(code_form, exc)
-            else:
-                backend = backend_for(user)
-                if backend is None:
-                    code_form.add_error(None, _("居民登录暂未开通"))
-                else:
-                    auth.login(request, user, backend=backend)
-                    return redirect(_next_url(request))
-        tab = "resident"
+    # Same answer whether or not the phone is known, so nobody can probe for residents.
+    codes = phone_code_step(request, {"resident": "phone", "code": "code"}.get(tab, ""),
+                            send=accounts.request_login_code, verify=accounts.verify_login_code,
+                            sent_notice=_("如果该手机号已登记，验证码已发送"))
+    if codes.verified is not None:
+        backend = backend_for(codes.verified)
+        if backend is None:
+            codes.code_form.add_error(None, _("居民登录暂未开通"))
+        else:
+            auth.login(request, codes.verified, backend=backend)
+            return redirect(_next_url(request))
     if tab == "code":
         tab = "resident"
-    context = {"tab": tab, "staff_form": staff_form, "phone_form": phone_form, "code_form": code_form,
-               "notice": notice, "next": _next_url(request)}
-    refused = any(f is not None and f.is_bound and f.errors for f in (staff_form, phone_form, code_form))
+    context = {"tab": tab, "staff_form": staff_form, "phone_form": codes.phone_form, "code_form": codes.code_form,
+               "notice": codes.notice, "next": _next_url(request)}
+    refused = (staff_form.is_bound and bool(staff_form.errors)) or codes.refused
     status = 400 if refused else 200
     return render(request, "web/auth/login.html", context, status=status)
 
