@@ -14,17 +14,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.billing.models import Allocation, Bill, BillLine, Payment, PaymentBill, PaymentStatus, Provider
+from linli.billing.money import yuan
 from linli.core.errors import Conflict
 from linli.core.selectors import get_visible
 
 CJK_FONT = "STSong-Light"
 LATIN_FONT = "Helvetica"
-
-
-def yuan(fen: int) -> str:
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
 def receipt_number(payment: Payment) -> str:

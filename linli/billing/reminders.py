@@ -16,12 +16,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.billing.models import Bill, BillStatus
+from linli.billing.money import yuan
 
 JOB_LABEL = "billing.arrears_reminders"
-
-
-def _yuan(fen: int) -> str:
-    return f"{fen // 100}.{fen % 100:02d}"
 
 
 def remind_arrears(*, now: dt.datetime | None = None) -> int:
@@ -47,7 +44,7 @@ def remind_arrears(*, now: dt.datetime | None = None) -> int:
             continue
         body = _("%(item)s（%(start)s 至 %(end)s）尚欠 %(amount)s 元，已逾期 %(days)d 天，请及时缴纳。") % {
             "item": bill.fee_item.name, "start": bill.period_start.isoformat(), "end": bill.period_end.isoformat(),
-            "amount": _yuan(bill.outstanding_fen), "days": days}
+            "amount": yuan(bill.outstanding_fen), "days": days}
         with transaction.atomic():
             notify(compound_id=bill.compound_id, audience=Audience(residents_of_house=bill.house_id),
                    title=_("欠费提醒"), body=body, category=Category.NOTICE, severity=Severity.INFO,

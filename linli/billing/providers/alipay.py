@@ -19,6 +19,7 @@ import urllib.request
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from linli.billing.money import fen_from_yuan, yuan
 from linli.billing.providers.base import (
     NotificationRejected,
     PaymentNotice,
@@ -69,24 +70,14 @@ WRONG_MERCHANT = "wrong_merchant"
 UNKNOWN_TRADE_STATE = "unknown_trade_state"
 BAD_AMOUNT = "bad_amount"
 
-_YUAN = re.compile(r"(0|[1-9][0-9]*)(?:\.([0-9]{1,2}))?")
-
-
 def fen_to_yuan(fen: int) -> str:
     """12345 → "123.45", exactly (integer arithmetic, never float)."""
     if not isinstance(fen, int) or isinstance(fen, bool) or fen < 0:
         raise ValueError("amount in fen must be a non-negative integer")
-    return f"{fen // 100}.{fen % 100:02d}"
+    return yuan(fen)
 
 
-def yuan_to_fen(yuan: str) -> int:
-    """"123.45" → 12345, exactly; anything but a plain non-negative amount with at most two
-    decimals ("1e3", "-1", "1.234", " 1") is refused rather than rounded."""
-    match = _YUAN.fullmatch(yuan) if isinstance(yuan, str) else None
-    if match is None:
-        raise ValueError("not a yuan amount")
-    whole, cents = match.groups()
-    return int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+yuan_to_fen = fen_from_yuan  # Alipay's amounts are yuan strings; refused, never rounded
 
 
 def signing_string(params: dict[str, str], exclude: tuple[str, ...] = ("sign",)) -> str:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from linli.billing.money import fen_from_yuan
 from linli.billing.providers.base import (
     NotificationRejected,
     PaymentNotice,
@@ -418,10 +419,10 @@ def parse_trade_bill(text: str) -> list[dict[str, Any]]:
 
 
 def _yuan_to_fen(value: str) -> int:
-    whole, _, cents = value.partition(".")
-    if not whole.isdigit() or not (cents == "" or (cents.isdigit() and len(cents) <= 2)):
-        raise ProviderError("wechatpay:malformed_bill_amount", retry=False)
-    return int(whole) * 100 + int(cents.ljust(2, "0") or "0")
+    try:
+        return fen_from_yuan(value)
+    except ValueError as exc:
+        raise ProviderError("wechatpay:malformed_bill_amount", retry=False) from exc
 
 
 def _signed_message(timestamp: str, nonce: str, body: bytes) -> bytes:

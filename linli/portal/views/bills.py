@@ -14,13 +14,13 @@ from django.utils.translation import gettext as _
 
 from linli.billing import online, receipts, selectors
 from linli.billing.models import Bill, Payment, PaymentBill, PaymentStatus, Provider
+from linli.billing.money import yuan
 from linli.billing.providers import is_configured
 from linli.billing.providers.base import ProviderError
 from linli.core.errors import Conflict, Forbidden, NotFound
 from linli.core.selectors import get_visible
 from linli.portal import selectors as portal
 from linli.portal.views.common import resident_required, tabs
-from linli.portal.views.repairs import yuan
 
 # The scene each provider's phone-browser checkout is called (see the providers' ORDER_* tables).
 SCENES = {Provider.WECHATPAY: "h5", Provider.ALIPAY: "wap"}

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli.billing.money import yuan
 from linli.core.errors import Conflict, Forbidden, NotFound
 from linli.core.services import field_error
 from linli.portal import selectors as portal
@@ -227,10 +228,3 @@ def repair_reopen(request, pk: int):
     else:
         messages.success(request, _("工单已重新打开"))
     return redirect(reverse("portal:repair_detail", args=[order.pk]))
-
-
-def yuan(fen: int) -> str:
-    """Integer fen as yuan with two decimals, without floating point: 12345 → "123.45"."""
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli.billing.money import yuan
 from linli.core.services import field_error
 from linli.portal.views.common import staff_required
 from linli.portal.views.repairs import (
@@ -25,7 +26,6 @@ from linli.portal.views.repairs import (
     report_photo_count,
     store_photos,
     timeline,
-    yuan,
 )
 from linli.workorders import selectors, services
 from linli.workorders.models import DispatchMode, Status, WorkOrder
