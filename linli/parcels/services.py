@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.core import crypto
+from linli.core.codes import clean_code
 from linli.core.context import ChangeContext, change_context
 from linli.core.errors import Conflict, Forbidden, NotFound
 from linli.core.services import field_error, require, require_in_compound, save_changes, save_new, service
@@ -61,11 +62,10 @@ def set_policy(*, actor: Any, compound: Any, **settings: Any) -> ParcelPolicy:
 
 def _tracking(tracking_no: str) -> tuple[str, str]:
     """(last four, keyed digest) of a tracking number; the number itself is not kept."""
-    value = re.sub(r"\s", "", tracking_no or "").upper()
+    value = clean_code(tracking_no, field="tracking_no", upper=True, pattern=TRACKING_RE,
+                       message=_("快递单号格式不正确"))
     if not value:
         return "", ""
-    if not TRACKING_RE.match(value):
-        raise field_error("tracking_no", _("快递单号格式不正确"))
     return value[-4:], crypto.digest(value, context=TRACKING_CONTEXT)
 
 
@@ -204,7 +204,11 @@ def _confirm(*, actor: Any, parcel: Parcel, pickup_code: str | None) -> Parcel |
     if parcel.locked_until is not None and parcel.locked_until > at:
         return field_error("pickup_code", _("取件码错误次数过多，请于%(time)s后再试") % {
             "time": timezone.localtime(parcel.locked_until).strftime("%H:%M")}, code="locked")
-    if not pickup_code or not hmac.compare_digest(str(pickup_code).strip(), parcel.pickup_code):
+    try:
+        typed = clean_code(pickup_code, field="pickup_code", message=_("取件码格式不正确"))
+    except ValidationError as malformed:
+        return malformed  # can never be right, so it costs no attempt
+    if not typed or not hmac.compare_digest(typed, parcel.pickup_code):
         policy = policy_for(parcel.compound_id)
         failed = parcel.failed_code_attempts + 1
         changes: dict[str, Any] = {"failed_code_attempts": failed}

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from linli.core import crypto
+from linli.core.codes import clean_code, normalise_code
 from linli.core.context import ChangeContext, change_context
 from linli.core.errors import Conflict, Forbidden, NotFound
 from linli.core.masking import mask_name
@@ -67,7 +68,7 @@ REFUSAL_REASONS = {
 
 
 def code_digest(code: str) -> str:
-    return crypto.digest((code or "").strip(), context=CODE_CONTEXT)
+    return crypto.digest(normalise_code(code), context=CODE_CONTEXT)
 
 
 def _lives_in(actor: Any, house: Any) -> bool:
@@ -80,7 +81,7 @@ def _lives_in(actor: Any, house: Any) -> bool:
 
 
 def _phone(value: str) -> str:
-    value = (value or "").strip()
+    value = normalise_code(value)
     if value and not PHONE_RE.match(value):
         raise field_error("visitor_phone", _("联系电话格式不正确"))
     return value
@@ -184,12 +185,14 @@ def honour_invitation(*, code: str, at: dt.datetime | None = None, gate: str = "
     `VisitRefused` with the reason. Judged by server time unless the controller says when (`at`).
 
     With an `actor` (a guard at the booth), only invitations of their compounds are honoured; any
-    other code is unknown to them."""
+    other code is unknown to them. A code as a guard types it (full-width, spaced) reads as the code;
+    one that can never be a code is a ValidationError naming `code`."""
+    code = clean_code(code, field="code", message=_("邀请码格式不正确"))
     at = at or clock()
     rows = Invitation.objects.select_for_update().filter(code_digest=code_digest(code))
     if actor is not None:
         rows = rows.filter(pk__in=Invitation.objects.restrict(actor, "honour").values("pk"))
-    invitation = rows.first() if (code or "").strip() else None
+    invitation = rows.first() if code else None
     if invitation is None:
         raise VisitRefused("unknown_code")
     try:
