@@ -11,6 +11,7 @@ from ninja.responses import Status
 from linli.accounts import selectors, services
 from linli.accounts.roles import Role
 from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.codes import TypedCode
 
 router = Router(tags=["auth"])
 
@@ -27,7 +28,7 @@ class CodeRequest(Schema):
 
 class CodeLogin(Schema):
     phone: str = Field(min_length=11, max_length=20)
-    code: str = Field(pattern=r"^\d{6}$")
+    code: TypedCode = Field(pattern=r"^[0-9]{6}$")
     token_name: str = Field("resident-app", max_length=60)
 
 
@@ -70,7 +71,7 @@ def create_token(request: HttpRequest, payload: PasswordLogin):
 @router.post("/code", auth=None, response={202: Accepted, **ERRORS}, operation_id="request_login_code")
 def request_login_code(request: HttpRequest, payload: CodeRequest):
     """Residents: send a one-time code to the phone (the answer never says whether it is known)."""
-    services.request_login_code(phone=payload.phone)
+    services.request_login_code(phone=payload.phone, client_ip=request.META.get("REMOTE_ADDR", ""))
     return Status(202, {"detail": "if the number is registered, a code has been sent"})
 
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from linli.accounts.models import AccountKind, ApiToken, OneTimeCode, RoleGrant, User, token_digest
 from linli.accounts.roles import GRANTABLE_BY, GRANTED_ON, REGION_LEVEL_OF_ROLE
 from linli.core import audit, ratelimit
+from linli.core.codes import clean_code, normalise_code
 from linli.core.errors import Conflict, Forbidden
 from linli.core.services import delete_audited, field_error, require, save_changes, save_new, service
 from linli.notify.providers import SmsMessage, sms_provider
@@ -26,6 +27,9 @@ from linli.people.identity import validate_mobile
 from linli.people.models import Person
 
 log = logging.getLogger("linli.accounts")
+
+CODE_PATTERN = r"[0-9]{6}"  # a one-time code as sent by SMS
+CODE_GAP_SECONDS = 60  # at least this long between two codes to one phone
 
 
 @service
@@ -179,33 +183,53 @@ def _code_digest(phone_digest: str, code: str) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), f"{phone_digest}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def request_login_code(*, phone: str) -> None:
-    """Send a 6-digit code to a resident's phone. Says nothing about whether the phone is known."""
+def _typed_phone(phone: str) -> str:
+    """A mobile number as typed (full-width digits, spaces), checked; a ValidationError naming `phone`."""
     try:
-        phone = validate_mobile(phone)
+        return validate_mobile(normalise_code(phone))
     except ValidationError as exc:
         raise ValidationError({"phone": exc.messages}) from exc
+
+
+def _typed_code(code: str) -> str:
+    return clean_code(code, field="code", pattern=CODE_PATTERN, message=_("验证码应为6位数字"))
+
+
+def _throttle_code_requests(*, phone_digest: str, code_key: str, client_ip: str) -> None:
+    """Limits on sending codes, by client address and by phone, the same whether or not the phone is
+    registered: a limit that only a registered phone can reach would tell who lives here. The gap
+    between two codes is read from the codes stored under `code_key`, which every phone gets."""
+    refused = Forbidden(_("验证码发送过于频繁，请稍后再试"))
+    if client_ip and not ratelimit.allow(f"otp-ip:{client_ip}", limit=settings.LOGIN_PER_IP_PER_MINUTE,
+                                         window_s=60):
+        raise refused
+    if not ratelimit.allow(f"otp:{phone_digest}", limit=settings.OTP_PER_HOUR, window_s=3600):
+        raise refused
+    since = timezone.now() - dt.timedelta(seconds=CODE_GAP_SECONDS)
+    if OneTimeCode.objects.filter(phone_digest=code_key, created_at__gt=since).exists():
+        raise refused
+
+
+def request_login_code(*, phone: str, client_ip: str = "") -> None:
+    """Send a 6-digit code to a resident's phone. Says nothing about whether the phone is known: the
+    limits are the same, and an unknown phone gets a code too, stored but never sent, so a wrong code
+    is later refused alike."""
+    phone = _typed_phone(phone)
     digest = Person.phone_digest_of(phone)
-    if not ratelimit.allow(f"otp:{digest}", limit=settings.OTP_PER_HOUR, window_s=3600):
-        raise Forbidden(_("验证码发送过于频繁，请稍后再试"))
-    if not User.objects.filter(kind=AccountKind.RESIDENT, is_active=True, person__phone_digest=digest).exists():
-        return
-    now = timezone.now()
-    if OneTimeCode.objects.filter(phone_digest=digest, created_at__gt=now - dt.timedelta(seconds=60)).exists():
-        raise Forbidden(_("验证码发送过于频繁，请稍后再试"))
+    _throttle_code_requests(phone_digest=digest, code_key=digest, client_ip=client_ip)
+    registered = User.objects.filter(kind=AccountKind.RESIDENT, is_active=True, person__phone_digest=digest).exists()
     code = f"{secrets.randbelow(10**6):06d}"
     OneTimeCode.objects.create(phone_digest=digest, code_digest=_code_digest(digest, code),
-                               expires_at=now + dt.timedelta(seconds=settings.OTP_TTL_SECONDS))
-    sms_provider().send(SmsMessage(phone=phone, template="login_code", params={"code": code}))
+                               expires_at=timezone.now() + dt.timedelta(seconds=settings.OTP_TTL_SECONDS))
+    if registered:
+        sms_provider().send(SmsMessage(phone=phone, template="login_code", params={"code": code}))
 
 
 def verify_login_code(*, phone: str, code: str) -> User:
     """The resident whose phone received `code`. A wrong code counts against the code (five and it
-    is spent) — committed even though the log-in is refused, so guessing cannot go on for free."""
-    try:
-        phone = validate_mobile(phone)
-    except ValidationError as exc:
-        raise ValidationError({"phone": exc.messages}) from exc
+    is spent) — committed even though the log-in is refused, so guessing cannot go on for free. A
+    code that can never be one (not six digits once normalised) is refused naming `code`, costing nothing."""
+    phone, code = _typed_phone(phone), _typed_code(code)
     digest = Person.phone_digest_of(phone)
     now = timezone.now()
     with transaction.atomic():
@@ -213,7 +237,7 @@ def verify_login_code(*, phone: str, code: str) -> User:
                .filter(phone_digest=digest, used_at__isnull=True, expires_at__gt=now).first())
         if otp is None or otp.attempts >= 5:
             raise Forbidden(_("验证码无效或已过期"))
-        right = hmac.compare_digest(otp.code_digest, _code_digest(digest, code.strip()))
+        right = hmac.compare_digest(otp.code_digest, _code_digest(digest, code))
         if right:
             otp.used_at = now
             otp.save(update_fields=["used_at"])
@@ -249,19 +273,13 @@ def _signup_key(phone_digest: str) -> str:
     return hashlib.sha256(f"signup:{phone_digest}".encode()).hexdigest()
 
 
-def request_signup_code(*, phone: str) -> None:
+def request_signup_code(*, phone: str, client_ip: str = "") -> None:
     """Send a 6-digit code to any valid mobile number; the answer is the same whether it is known."""
-    try:
-        phone = validate_mobile(phone)
-    except ValidationError as exc:
-        raise ValidationError({"phone": exc.messages}) from exc
+    phone = _typed_phone(phone)
     digest = Person.phone_digest_of(phone)
-    if not ratelimit.allow(f"otp:{digest}", limit=settings.OTP_PER_HOUR, window_s=3600):
-        raise Forbidden(_("验证码发送过于频繁，请稍后再试"))
     key = _signup_key(digest)
+    _throttle_code_requests(phone_digest=digest, code_key=key, client_ip=client_ip)
     now = timezone.now()
-    if OneTimeCode.objects.filter(phone_digest=key, created_at__gt=now - dt.timedelta(seconds=60)).exists():
-        raise Forbidden(_("验证码发送过于频繁，请稍后再试"))
     code = f"{secrets.randbelow(10**6):06d}"
     OneTimeCode.objects.create(phone_digest=key, code_digest=_code_digest(key, code),
                                expires_at=now + dt.timedelta(seconds=settings.OTP_TTL_SECONDS))
@@ -271,17 +289,14 @@ def request_signup_code(*, phone: str) -> None:
 def verify_signup_code(*, phone: str, code: str) -> str:
     """Consume a sign-up code; returns the normalised phone it proved. A wrong code's attempt is
     committed before the refusal is raised (inside one rolled-back transaction it would not count)."""
-    try:
-        phone = validate_mobile(phone)
-    except ValidationError as exc:
-        raise ValidationError({"phone": exc.messages}) from exc
+    phone, code = _typed_phone(phone), _typed_code(code)
     key = _signup_key(Person.phone_digest_of(phone))
     with transaction.atomic():
         otp = (OneTimeCode.objects.select_for_update()
                .filter(phone_digest=key, used_at__isnull=True, expires_at__gt=timezone.now()).first())
         if otp is None or otp.attempts >= 5:
             refusal = _("验证码无效或已过期")
-        elif not hmac.compare_digest(otp.code_digest, _code_digest(key, code.strip())):
+        elif not hmac.compare_digest(otp.code_digest, _code_digest(key, code)):
             otp.attempts += 1
             otp.save(update_fields=["attempts"])
             refusal = _("验证码错误")

@@ -20,7 +20,9 @@ def _role_choices(roles: tuple[str, ...]) -> list[tuple[str, Any]]:
 
 
 def _int(value: Any) -> int | None:
-    return int(value) if str(value or "").isdigit() else None
+    value = str(value or "")
+    # ASCII only: str.isdigit() also passes "²", which int() refuses.
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 class BindingForm(forms.Form):

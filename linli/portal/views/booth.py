@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from linli.core.codes import CodeField, normalise_code
 from linli.core.errors import Conflict, Forbidden, NotFound
 from linli.parcels import selectors as parcel_selectors
 from linli.parcels import services as parcel_services
@@ -69,7 +70,8 @@ def booth_required(view):
 
 def _int(value: Any) -> int | None:
     value = str(value or "")
-    return int(value) if value.isdigit() else None
+    # ASCII only: str.isdigit() also passes "²", which int() refuses.
+    return int(value) if value.isascii() and value.isdigit() else None
 
 
 def house_picker(request) -> dict[str, Any]:
@@ -118,7 +120,8 @@ def booth_home(request):
 class ParcelForm(forms.Form):
     house = forms.IntegerField(label=gettext_lazy("房屋"), error_messages={"required": gettext_lazy("请选择房屋")})
     courier = forms.CharField(label=gettext_lazy("快递公司"), max_length=40, required=False)
-    tracking_no = forms.CharField(label=gettext_lazy("快递单号"), max_length=40, required=False)
+    tracking_no = CodeField(label=gettext_lazy("快递单号"), max_length=40, required=False, upper=True,
+                            invalid_message=gettext_lazy("快递单号格式不正确"))
     position = forms.CharField(label=gettext_lazy("存放位置"), max_length=40, required=False)
     note = forms.CharField(label=gettext_lazy("备注"), max_length=200, required=False)
 
@@ -144,8 +147,9 @@ def booth_parcel_new(request):
 
 
 class PickupForm(forms.Form):
-    pickup_code = forms.CharField(label=gettext_lazy("取件码"), max_length=12,
-                                  error_messages={"required": gettext_lazy("请输入住户出示的取件码")})
+    pickup_code = CodeField(label=gettext_lazy("取件码"), max_length=12,
+                            invalid_message=gettext_lazy("取件码格式不正确"),
+                            error_messages={"required": gettext_lazy("请输入住户出示的取件码")})
 
 
 def _parcel_page(request, *, failed: Parcel | None = None, form: PickupForm | None = None, status: int = 200):
@@ -153,7 +157,7 @@ def _parcel_page(request, *, failed: Parcel | None = None, form: PickupForm | No
     house_id = _int(request.GET.get("house"))
     waiting = parcel_selectors.parcels(user, status=Status.WAITING, house_id=house_id).select_related(
         "house__building", "house__unit")
-    number = (request.GET.get("q") or "").strip()
+    number = normalise_code(request.GET.get("q"))  # a house number as typed: "５０１" is 501
     if number:
         waiting = waiting.filter(house__number=number)
     total = waiting.count()
@@ -198,8 +202,8 @@ def _back_to_parcels(request) -> str:
 # --- visitors --------------------------------------------------------------------------------------
 
 class CodeCheckForm(forms.Form):
-    code = forms.CharField(label=gettext_lazy("访客邀请码"), max_length=64,
-                           error_messages={"required": gettext_lazy("请输入访客出示的邀请码")})
+    code = CodeField(label=gettext_lazy("访客邀请码"), max_length=64, invalid_message=gettext_lazy("邀请码格式不正确"),
+                     error_messages={"required": gettext_lazy("请输入访客出示的邀请码")})
     plate = forms.CharField(label=gettext_lazy("车牌号（驾车来访时填写）"), max_length=12, required=False)
 
 
@@ -215,6 +219,8 @@ def booth_check(request):
                                                        plate=form.cleaned_data["plate"], gate=BOOTH_GATE)
         except visitor_services.VisitRefused as exc:
             refused = exc
+        except ValidationError as exc:
+            apply_error(form, exc)
     remaining = visit.invitation.uses_allowed - visit.invitation.uses_made if visit else None
     context = {"check_form": CodeCheckForm() if visit else form, "visit": visit, "refused": refused,
                "remaining": remaining, "hide_tabs": True}

@@ -5,6 +5,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from linli.accounts.services import CODE_PATTERN
+from linli.core.codes import CodeField
+
 
 class StaffLoginForm(forms.Form):
     username = forms.CharField(label=_("用户名"), max_length=150)
@@ -17,4 +20,5 @@ class ResidentPhoneForm(forms.Form):
 
 class ResidentCodeForm(forms.Form):
     phone = forms.CharField(label=_("手机号"), max_length=20)
-    code = forms.CharField(label=_("验证码"), max_length=6, min_length=6)
+    code = CodeField(label=_("验证码"), max_length=6, min_length=6, pattern=CODE_PATTERN,
+                     invalid_message=_("验证码应为6位数字"))

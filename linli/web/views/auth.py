@@ -69,7 +69,7 @@ def phone_code_step(request, step: str, *, send: Callable[..., Any], verify: Cal
         result.phone_form = ResidentPhoneForm(request.POST, prefix="resident")
         if result.phone_form.is_valid():
             try:
-                send(phone=result.phone_form.cleaned_data["phone"])
+                send(phone=result.phone_form.cleaned_data["phone"], client_ip=request.META.get("REMOTE_ADDR", ""))
             except (ValidationError, Forbidden) as exc:
                 _refuse(result.phone_form, exc)
             else:
