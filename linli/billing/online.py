@@ -165,7 +165,8 @@ def _ask(payment: Payment) -> bool:
     except payments.PaymentRefused as exc:
         from linli.billing.views import record_rejection
 
-        record_rejection(payment.provider, exc.reason, out_trade_no=exc.out_trade_no, detail="query")
+        record_rejection(payment.provider, exc.reason, out_trade_no=exc.out_trade_no,
+                         detail=f"query: {exc.detail}" if exc.detail else "query")
         return False
 
 

@@ -68,12 +68,14 @@ MONEY_ACCOUNT = {
 
 
 class PaymentRefused(Exception):
-    """A provider's notice we will not act on; `reason` is a short code safe to log and store."""
+    """A provider's notice we will not act on; `reason` is a short code safe to log and store,
+    `detail` a few words for the record (never logged)."""
 
-    def __init__(self, reason: str, out_trade_no: str = ""):
+    def __init__(self, reason: str, out_trade_no: str = "", detail: str = ""):
         super().__init__(f"{reason}: {out_trade_no}")
         self.reason = reason
         self.out_trade_no = out_trade_no
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -153,8 +155,10 @@ def credit_payment(notice: PaymentNotice) -> CreditResult:
     concurrently: the payment row is locked, so exactly one notice credits it.
 
     Refused (PaymentRefused, nothing changed): an unknown out_trade_no, another provider or
-    merchant than ours, an amount other than ours, or a second provider transaction for a paid
-    order. A notice that is not SUCCESS changes nothing. A paid payment answers the same again.
+    merchant than ours, an order total other than ours, or a second provider transaction for a
+    paid order. The order total is what must match: a payer who paid less because a coupon or red
+    packet covered the rest has paid the bill, and what they paid and the discount are recorded.
+    A notice that is not SUCCESS changes nothing. A paid payment answers the same again.
     A payment our close job closed is still credited when the money did arrive.
     """
     with transaction.atomic():
@@ -167,14 +171,21 @@ def credit_payment(notice: PaymentNotice) -> CreditResult:
         if notice.status != NoticeStatus.SUCCESS:  # "not paid yet" answers may carry no amount
             return CreditResult(payment, credited=False)
         if notice.amount_fen != payment.amount_fen:
-            raise PaymentRefused("amount_mismatch", notice.out_trade_no)
+            raise PaymentRefused("amount_mismatch", notice.out_trade_no,
+                                 f"total {notice.amount_fen}, ours {payment.amount_fen}")
+        if not (0 <= notice.discount_fen <= payment.amount_fen and 0 <= notice.merchant_discount_fen <= payment.amount_fen):
+            raise PaymentRefused("bad_amount", notice.out_trade_no, "discount outside the total")
         if payment.status == PaymentStatus.PAID:
             if payment.transaction_id != notice.transaction_id:
                 raise PaymentRefused("transaction_mismatch", notice.out_trade_no)
             return CreditResult(payment, credited=False)
         at = notice.paid_at or timezone.now()
         save_changes(payment, {"status": PaymentStatus.PAID, "transaction_id": notice.transaction_id,
-                               "paid_at": at, "closed_at": None})
+                               "paid_at": at, "closed_at": None,
+                               "payer_fen": payment.amount_fen - notice.discount_fen,
+                               "discount_fen": notice.discount_fen,
+                               "merchant_discount_fen": notice.merchant_discount_fen,
+                               "funding": [dict(line) for line in notice.funding]})
         chosen = PaymentBill.objects.filter(payment=payment).order_by("position").values_list("bill_id", flat=True)
         _settle(payment, [Bill(pk=pk) for pk in chosen], at)
         return CreditResult(payment, credited=True)

@@ -27,7 +27,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html import escape
@@ -37,9 +37,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.x509.oid import NameOID
 
 from linli.billing.providers.alipay import fen_to_yuan, signing_string, yuan_to_fen
 from linli.billing.providers.http import load_public_key, public_pem, sign_sha256, verify_sha256
@@ -48,6 +50,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 WECHAT_TAMPERINGS = ("signature", "amount", "mchid", "appid", "stale", "serial")
 ALIPAY_TAMPERINGS = ("signature", "amount", "app_id", "seller_id", "unsigned")
+# Alipay fund channels the merchant pays for (商户红包, 商户优惠券): Alipay settles the trade less them.
+MERCHANT_FUNDED_CHANNELS = ("MCOUPON", "MDISCOUNT")
 
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
@@ -138,7 +142,8 @@ class FakeWechatPay:
         self.merchant_public_key = load_public_key(merchant_public_key_pem)
         self.api_v3_key = api_v3_key
         self.platform_key = new_rsa_key()
-        self.platform_serial = secrets.token_hex(20).upper()
+        # The platform certificate's serial number, in hex as WeChat Pay writes it in Wechatpay-Serial.
+        self.platform_serial = format(x509.random_serial_number(), "X")
         self.answer_key: rsa.RSAPrivateKey | None = None
         self.answer_serial = ""
         self.outages: deque[int] = deque()
@@ -163,6 +168,18 @@ class FakeWechatPay:
     def platform_public_keys(self) -> dict[str, str]:
         return {self.platform_serial: public_pem(self.platform_key)}
 
+    @property
+    def platform_certificate_pem(self) -> str:
+        """The platform certificate (平台证书) for the platform key, as /v3/certificates hands it out:
+        what SDKs that look keys up by certificate serial number are given."""
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA")])
+        now = dt.datetime.now(dt.UTC)
+        certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                       .public_key(self.platform_key.public_key()).serial_number(int(self.platform_serial, 16))
+                       .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=365))
+                       .sign(self.platform_key, hashes.SHA256()))
+        return certificate.public_bytes(serialization.Encoding.PEM).decode()
+
     def close(self) -> None:
         self.endpoint.close()
 
@@ -174,13 +191,23 @@ class FakeWechatPay:
                 and package.removeprefix("prepay_id=") in self.prepay_ids
                 and verify_sha256(self.merchant_public_key, message.encode(), params.get("paySign", "")))
 
-    def pay(self, out_trade_no: str, *, payer_total: int | None = None) -> None:
+    def pay(self, out_trade_no: str, *, coupons: Sequence[tuple[str, int]] = ()) -> None:
+        """The payer pays the order, less any coupons: (type, fen) with type CASH (充值型代金券, funded
+        ahead by WeChat Pay or a third party: we still receive the order total) or NOCASH (免充值型,
+        the merchant's own: we receive the total less the coupon)."""
         order = self.orders[out_trade_no]
         order.update(trade_state="SUCCESS", trade_state_desc="支付成功", bank_type="OTHERS",
                      transaction_id="4200" + "".join(secrets.choice("0123456789") for _ in range(24)),
                      success_time=dt.datetime.now(SHANGHAI).replace(microsecond=0).isoformat())
         total = order["amount"]["total"]
-        order["amount"].update(payer_total=total if payer_total is None else payer_total, payer_currency="CNY")
+        promotions = [{
+            "coupon_id": str(109519 + i), "name": "物业缴费立减", "scope": "GLOBAL", "type": kind, "amount": fen,
+            "stock_id": str(931386 + i), "wechatpay_contribute": fen if kind == "CASH" else 0,
+            "merchant_contribute": fen if kind == "NOCASH" else 0, "other_contribute": 0, "currency": "CNY",
+        } for i, (kind, fen) in enumerate(coupons)]
+        order["amount"].update(payer_total=total - sum(fen for _, fen in coupons), payer_currency="CNY")
+        if promotions:
+            order["promotion_detail"] = promotions
 
     def notification(self, out_trade_no: str, *, tamper: str = "") -> tuple[dict[str, str], bytes]:
         """A TRANSACTION.SUCCESS notification for the order as WeChat Pay would post it, or a
@@ -196,9 +223,10 @@ class FakeWechatPay:
         plaintext = json.dumps(transaction, ensure_ascii=False).encode()
         key = self.api_v3_key
         if tamper == "amount":
-            # The resource swapped in transit for one with a bigger amount: only our APIv3 key
+            # The resource swapped in transit for one with another order total: only our APIv3 key
             # makes a resource that decrypts, whoever signed the envelope.
-            transaction["amount"]["payer_total"] = transaction["amount"]["total"] * 100
+            transaction["amount"].update(total=transaction["amount"]["total"] * 100,
+                                         payer_total=transaction["amount"]["total"] * 100)
             plaintext, key = json.dumps(transaction).encode(), AESGCM.generate_key(bit_length=256)
         ciphertext = AESGCM(key).encrypt(nonce.encode(), plaintext, associated.encode())
         body = json.dumps({
@@ -431,11 +459,21 @@ class FakeAlipay:
     def close(self) -> None:
         self.endpoint.close()
 
-    def pay(self, out_trade_no: str, *, buyer_pay_fen: int | None = None) -> None:
+    def pay(self, out_trade_no: str, *, discounts: Mapping[str, int] | None = None) -> None:
+        """The payer pays the trade from their balance (ALIPAYACCOUNT), less any `discounts`:
+        fund channel → fen, e.g. COUPON (支付宝红包) and DISCOUNT (折扣券), funded by Alipay, or
+        MCOUPON / MDISCOUNT (商户红包 / 商户优惠券), funded by the merchant, who then receives less."""
         order = self.orders[out_trade_no]
-        paid = yuan_to_fen(order["total_amount"]) if buyer_pay_fen is None else buyer_pay_fen
+        total = yuan_to_fen(order["total_amount"])
+        discounts = dict(discounts or {})
+        paid = total - sum(discounts.values())
+        merchant_funded = sum(fen for channel, fen in discounts.items() if channel in MERCHANT_FUNDED_CHANNELS)
+        funds = [{"amount": fen_to_yuan(fen), "fundChannel": channel}
+                 for channel, fen in [("ALIPAYACCOUNT", paid), *discounts.items()] if fen]
         order.update(trade_status="TRADE_SUCCESS", buyer_pay_amount=fen_to_yuan(paid),
-                     receipt_amount=order["total_amount"],
+                     receipt_amount=fen_to_yuan(total - merchant_funded), invoice_amount=fen_to_yuan(paid),
+                     point_amount=fen_to_yuan(discounts.get("POINT", 0)),
+                     fund_bill_list=json.dumps(funds, separators=(",", ":")),
                      trade_no=dt.datetime.now(SHANGHAI).strftime("%Y%m%d") + secrets.token_hex(10),
                      gmt_payment=dt.datetime.now(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"))
 
@@ -452,6 +490,8 @@ class FakeAlipay:
             "trade_no": order.get("trade_no", ""), "out_trade_no": out_trade_no,
             "trade_status": order["trade_status"], "total_amount": order["total_amount"],
             "receipt_amount": order.get("receipt_amount", ""), "buyer_pay_amount": order.get("buyer_pay_amount", ""),
+            "invoice_amount": order.get("invoice_amount", ""), "point_amount": order.get("point_amount", ""),
+            "fund_bill_list": order.get("fund_bill_list", ""),
             "seller_id": "2088000000000000" if tamper == "seller_id" else self.seller_id,
             "buyer_id": "2088102177846880", "subject": order["subject"], "gmt_create": order["gmt_create"],
             "gmt_payment": order.get("gmt_payment", ""), "refund_fee": order.get("refund_fee", ""),
@@ -541,9 +581,12 @@ class FakeAlipay:
         order = self.orders.get(biz.get("out_trade_no", ""))
         if order is None:
             return {"code": "40004", "msg": "Business Failed", "sub_code": "ACQ.TRADE_NOT_EXIST", "sub_msg": "交易不存在"}
-        node = {"code": "10000", "msg": "Success", "buyer_logon_id": "159****5620", **order}
+        node: dict[str, Any] = {"code": "10000", "msg": "Success", "buyer_logon_id": "159****5620", **order}
         if "gmt_payment" in node:
             node["send_pay_date"] = node.pop("gmt_payment")
+        if "fund_bill_list" in node:  # a JSON string in notifications, an array of objects here
+            node["fund_bill_list"] = [{"fund_channel": f["fundChannel"], "amount": f["amount"]}
+                                      for f in json.loads(node["fund_bill_list"])]
         return node
 
     def _refund(self, biz: dict[str, Any]) -> dict[str, Any]:

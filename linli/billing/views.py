@@ -3,7 +3,10 @@
 No session, no CSRF token: the provider's signature is the only credential. A notification is
 verified (`parse_notification`), credited (`payments.credit_payment`, one transaction, once per
 order) and answered the way the provider expects. Anything refused is recorded with its reason
-and answered with the failure answer, so the provider sends it again later.
+and answered with the failure answer (WeChat Pay: 401 when it could not be verified, 400 when it
+is not ours to act on), so the provider sends it again later. A refusal is the provider's or an
+impostor's doing, not a fault of ours: it is logged here as one warning naming the reason, and
+Django's request logger is told so it adds no "Internal Server Error" or "Bad Request" line.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from django.views.decorators.http import require_POST
 from linli.billing import payments
 from linli.billing.models import ONLINE_PROVIDERS, PaymentNotificationRejection
 from linli.billing.providers import ProviderNotConfigured, configured
-from linli.billing.providers.base import NotificationRejected
+from linli.billing.providers.base import NotificationAnswer, NotificationRejected
 
 log = logging.getLogger("linli.billing")
 
@@ -36,12 +39,23 @@ def record_rejection(provider: str, reason: str, *, detail: str = "", out_trade_
                                                        at=timezone.now())
 
 
-def _answer(provider, accepted: bool) -> HttpResponse:
-    status, headers, body = provider.notification_answer(accepted)
+def _answer(provider, outcome: int) -> HttpResponse:
+    status, headers, body = provider.notification_answer(outcome)
     response = HttpResponse(body, status=status, content_type=headers.get("Content-Type", "text/plain"))
     for name, value in headers.items():
         if name.lower() != "content-type":
             response[name] = value
+    return response
+
+
+def _refused(client, provider: str, outcome: int, reason: str) -> HttpResponse:
+    """The failure answer for a notification we will not act on, with its one log line (the reason
+    code only: the body and headers name the payer's account)."""
+    response = _answer(client, outcome)
+    log.warning("%s notification refused (%s): %s", provider, response.status_code, reason)
+    # Already logged, as a warning: Django's request logger would add an ERROR line for a 5xx
+    # answer and a second warning for a 4xx one (django.utils.log.log_response honours this).
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
@@ -60,16 +74,15 @@ def notification(request: HttpRequest, provider: str) -> HttpResponse:
         notice = client.parse_notification(headers, request.body)
         result = payments.credit_payment(notice)
     except NotificationRejected as exc:
-        log.warning("%s notification rejected: %s", provider, exc.reason)
         record_rejection(provider, exc.reason, detail=exc.detail, headers=headers)
-        return _answer(client, False)
+        outcome = NotificationAnswer.UNVERIFIED if exc.unverified else NotificationAnswer.REFUSED
+        return _refused(client, provider, outcome, exc.reason)
     except payments.PaymentRefused as exc:
-        log.warning("%s notification refused: %s", provider, exc.reason)
-        record_rejection(provider, exc.reason, out_trade_no=exc.out_trade_no, headers=headers)
-        return _answer(client, False)
+        record_rejection(provider, exc.reason, detail=exc.detail, out_trade_no=exc.out_trade_no, headers=headers)
+        return _refused(client, provider, NotificationAnswer.REFUSED, exc.reason)
     except DatabaseError as exc:  # nothing was written (credit_payment is one transaction): ask again later
         log.warning("%s notification not recorded: %s", provider, type(exc).__name__)
-        return _answer(client, False)
+        return _answer(client, NotificationAnswer.UNAVAILABLE)
     if result.credited:
         log.info("%s payment %s credited", provider, result.payment.pk)
-    return _answer(client, True)
+    return _answer(client, NotificationAnswer.ACCEPTED)

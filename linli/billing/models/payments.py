@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from linli.billing.models.fees import Bill
@@ -27,13 +27,23 @@ class PaymentStatus(models.TextChoices):
 
 
 class Payment(ScopedModel):
-    """Payment — 缴费: money for one house's bills; anything above them becomes prepaid (预收款)."""
+    """Payment — 缴费: money for one house's bills; anything above them becomes prepaid (预收款).
+
+    `amount_fen` is the order total, which settles the bills. Online, the payer may have paid less
+    (`payer_fen`) when a coupon or red packet (优惠) covered `discount_fen`; of that,
+    `merchant_discount_fen` is funded by the merchant itself and so not settled by the provider.
+    `funding` keeps the provider's coupon or fund lines ({"kind", "amount_fen", "ref"}).
+    """
 
     compound = models.ForeignKey("places.Compound", on_delete=models.PROTECT, related_name="+")
     house = models.ForeignKey("places.House", on_delete=models.PROTECT, related_name="+")
     out_trade_no = models.CharField(max_length=32, unique=True)  # ours, sent to the provider
     provider = models.CharField(max_length=10, choices=Provider.choices)
     amount_fen = models.BigIntegerField()
+    payer_fen = models.BigIntegerField(null=True, blank=True)  # online, once paid
+    discount_fen = models.BigIntegerField(default=0)
+    merchant_discount_fen = models.BigIntegerField(default=0)
+    funding = models.JSONField(default=list, blank=True)
     status = models.CharField(max_length=8, choices=PaymentStatus.choices, default=PaymentStatus.CREATED)
     transaction_id = models.CharField(max_length=64, blank=True)  # the provider's id for it
     created_at = models.DateTimeField()
@@ -50,6 +60,11 @@ class Payment(ScopedModel):
             models.UniqueConstraint(fields=["provider", "transaction_id"], condition=~Q(transaction_id=""),
                                     name="provider_transaction_once"),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(
+                condition=Q(discount_fen__gte=0, discount_fen__lte=F("amount_fen"), merchant_discount_fen__gte=0,
+                            merchant_discount_fen__lte=F("amount_fen"))
+                & (Q(payer_fen__isnull=True) | Q(payer_fen=F("amount_fen") - F("discount_fen"))),
+                name="payment_discount_within_total"),
         ]
         indexes = [models.Index(fields=["status", "created_at"]), models.Index(fields=["provider", "paid_at"])]
 

@@ -2,10 +2,13 @@
 orders, asynchronous notifications, trade query, refund and close.
 
 Requests are the sorted `k=v&…` string of all non-empty parameters but `sign`, signed
-SHA256withRSA with the app private key. Notifications are verified the same way with Alipay's
-public key over every parameter but `sign` and `sign_type`; synchronous answers over the exact
-JSON text of their `<method>_response` node. Alipay speaks yuan strings ("12.34"); Linli speaks
-integer fen: `yuan_to_fen` / `fen_to_yuan` convert exactly at this edge.
+SHA256withRSA with the app private key. Notifications are verified with Alipay's public key over
+every parameter they carry but `sign` and `sign_type`, empty ones included (as Alipay's SDKs
+build it); synchronous answers over the exact JSON text of their `<method>_response` node.
+Alipay speaks yuan strings ("12.34"); Linli speaks integer fen: `yuan_to_fen` / `fen_to_yuan`
+convert exactly at this edge. `total_amount` is the order total; `buyer_pay_amount` what the
+payer paid after red packets and coupons (`fund_bill_list`); `receipt_amount` what Alipay
+settles to us.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 from linli.billing.money import fen_from_yuan, yuan
 from linli.billing.providers.base import (
+    NotificationAnswer,
     NotificationRejected,
     PaymentNotice,
     PaymentOrder,
@@ -80,9 +84,11 @@ def fen_to_yuan(fen: int) -> str:
 yuan_to_fen = fen_from_yuan  # Alipay's amounts are yuan strings; refused, never rounded
 
 
-def signing_string(params: dict[str, str], exclude: tuple[str, ...] = ("sign",)) -> str:
-    """The sorted `k=v&…` string of the non-empty parameters, values as they are (not encoded)."""
-    return "&".join(f"{k}={v}" for k, v in sorted(params.items()) if k not in exclude and v not in ("", None))
+def signing_string(params: dict[str, str], exclude: tuple[str, ...] = ("sign",), *, keep_empty: bool = False) -> str:
+    """The sorted `k=v&…` string of the parameters, values as they are (not encoded): the
+    non-empty ones for what we sign, all of them (`keep_empty`) for what Alipay signed."""
+    return "&".join(f"{k}={v}" for k, v in sorted(params.items())
+                    if k not in exclude and (keep_empty or v not in ("", None)))
 
 
 class AlipayProvider:
@@ -168,18 +174,19 @@ class AlipayProvider:
         """Verify a form-encoded asynchronous notification and check it is for our app and seller."""
         params = _form(body)
         if not params.get("sign"):
-            raise NotificationRejected(MISSING_SIGNATURE)
+            raise NotificationRejected(MISSING_SIGNATURE, unverified=True)
         if params.get("sign_type", "RSA2") != "RSA2":
-            raise NotificationRejected(UNSUPPORTED_SIGN_TYPE, params["sign_type"][:16])
-        message = signing_string(params, exclude=("sign", "sign_type")).encode()
+            raise NotificationRejected(UNSUPPORTED_SIGN_TYPE, params["sign_type"][:16], unverified=True)
+        message = signing_string(params, exclude=("sign", "sign_type"), keep_empty=True).encode()
         if not verify_sha256(self._alipay_key, message, params["sign"]):
-            raise NotificationRejected(BAD_SIGNATURE)
+            raise NotificationRejected(BAD_SIGNATURE, unverified=True)
         if params.get("app_id") != self.app_id:
             raise NotificationRejected(WRONG_APP, params.get("app_id", "")[:32])
         return self._notice({k: v for k, v in params.items() if k != "sign"}, paid_at_field="gmt_payment")
 
-    def notification_answer(self, accepted: bool) -> tuple[int, dict[str, str], bytes]:
-        """Alipay stops resending only on the plain body `success`."""
+    def notification_answer(self, outcome: int) -> tuple[int, dict[str, str], bytes]:
+        """Alipay stops resending only on the plain body `success`; it reads the body, not the status."""
+        accepted = outcome == NotificationAnswer.ACCEPTED
         return 200, {"Content-Type": "text/plain; charset=utf-8"}, b"success" if accepted else b"failure"
 
     # ---- internals ------------------------------------------------------------------------
@@ -191,10 +198,14 @@ class AlipayProvider:
         if status is None:
             raise NotificationRejected(UNKNOWN_TRADE_STATE, str(fields.get("trade_status", ""))[:32])
         try:
-            fen = yuan_to_fen(fields.get("buyer_pay_amount") or fields["total_amount"])
-            refunded = yuan_to_fen(fields["refund_fee"]) if fields.get("refund_fee") else 0
+            total = yuan_to_fen(str(fields["total_amount"]))
+            payer = yuan_to_fen(str(fields["buyer_pay_amount"])) if fields.get("buyer_pay_amount") else None
+            received = yuan_to_fen(str(fields["receipt_amount"])) if fields.get("receipt_amount") else total
+            refunded = yuan_to_fen(str(fields["refund_fee"])) if fields.get("refund_fee") else 0
         except (KeyError, ValueError):
             raise NotificationRejected(BAD_AMOUNT) from None
+        if (payer is not None and payer > total) or received > total:
+            raise NotificationRejected(BAD_AMOUNT, "above the total")
         if refunded > 0 and status in (PaymentStatus.SUCCESS, PaymentStatus.CLOSED):
             # A partial refund keeps TRADE_SUCCESS, a full one closes the trade; both were paid.
             status = PaymentStatus.REFUNDED
@@ -205,10 +216,13 @@ class AlipayProvider:
             out_trade_no=str(fields["out_trade_no"]),
             transaction_id=str(fields.get("trade_no", "")),
             status=status,
-            amount_fen=fen,
+            amount_fen=total,
             merchant_id=str(fields["seller_id"]),
             paid_at=_parse_time(fields.get(paid_at_field)),
             raw=dict(fields),
+            payer_fen=payer,
+            merchant_discount_fen=total - received,
+            funding=_fund_bills(fields.get("fund_bill_list")),
         )
 
     def _signed_params(self, method: str, biz: dict[str, Any], *, notify_url: str = "",
@@ -307,6 +321,28 @@ def _form(body: bytes) -> dict[str, str]:
     if len(params) != len(pairs):
         raise NotificationRejected(MALFORMED_BODY, "repeated parameter")
     return params
+
+
+def _fund_bills(value: Any) -> tuple[dict[str, Any], ...]:
+    """How the trade was paid, for the record: notifications carry `fund_bill_list` as a JSON string
+    of {fundChannel, amount}, trade queries as an array of {fund_channel, amount}. Lines that do not
+    read are left out; no amount that decides anything comes from here."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return ()
+    lines = []
+    for bill in value if isinstance(value, list) else []:
+        if not isinstance(bill, dict):
+            continue
+        try:
+            fen = yuan_to_fen(str(bill.get("amount", "")))
+        except ValueError:
+            continue
+        channel = bill.get("fundChannel") or bill.get("fund_channel") or ""
+        lines.append({"kind": str(channel)[:32], "amount_fen": fen, "ref": ""})
+    return tuple(lines)
 
 
 def _parse_time(value: Any) -> dt.datetime | None:

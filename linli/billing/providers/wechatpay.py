@@ -3,7 +3,9 @@ and native (QR code), notifications, order query, close and refund.
 
 Every request is signed with the merchant API key (`Authorization: WECHATPAY2-SHA256-RSA2048 …`);
 every answer and notification is verified with the platform public key its `Wechatpay-Serial`
-names; notification resources are AEAD_AES_256_GCM-encrypted with the APIv3 key. Amounts are fen.
+names; notification resources are AEAD_AES_256_GCM-encrypted with the APIv3 key. Amounts are fen:
+`amount.total` is the order total, `amount.payer_total` what the payer paid after coupons
+(`promotion_detail`).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 import secrets
 import time
 import urllib.parse
@@ -26,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from linli.billing.money import fen_from_yuan
 from linli.billing.providers.base import (
+    NotificationAnswer,
     NotificationRejected,
     PaymentNotice,
     PaymentOrder,
@@ -67,6 +71,12 @@ TRADE_STATES = {
 }
 
 REFUND_STATES = {"SUCCESS": "success", "PROCESSING": "processing", "CLOSED": "closed", "ABNORMAL": "abnormal"}
+
+# promotion_detail[].type: CASH (充值型代金券) is funded ahead by WeChat Pay or a third party, and
+# WeChat Pay settles the order total; NOCASH (免充值型) is the merchant's own, settled less it.
+MERCHANT_FUNDED_COUPONS = ("NOCASH",)
+
+_HEX = re.compile(r"(?:0[xX])?[0-9A-Fa-f]+")
 
 # Notification rejection reasons (NotificationRejected.reason): short, stable, safe to store.
 MISSING_HEADERS = "missing_signature_headers"
@@ -110,7 +120,7 @@ class WechatPayProvider:
         self.backoff_s = backoff_s
         self._merchant_key = load_private_key(merchant_private_key_pem)
         self._aead = AESGCM(key)
-        self._platform_keys = {serial: load_public_key(pem) for serial, pem in platform_public_keys.items()}
+        self._platform_keys = {serial_key(serial): load_public_key(pem) for serial, pem in platform_public_keys.items()}
 
     def __repr__(self) -> str:  # never the keys
         return f"WechatPayProvider(mchid={self.mchid!r}, appid={self.appid!r})"
@@ -266,18 +276,18 @@ class WechatPayProvider:
         serial, timestamp = h.get("wechatpay-serial", ""), h.get("wechatpay-timestamp", "")
         nonce, signature = h.get("wechatpay-nonce", ""), h.get("wechatpay-signature", "")
         if not (serial and timestamp and nonce and signature):
-            raise NotificationRejected(MISSING_HEADERS)
-        key = self._platform_keys.get(serial)
+            raise NotificationRejected(MISSING_HEADERS, unverified=True)
+        key = self._platform_keys.get(serial_key(serial))
         if key is None:
-            raise NotificationRejected(UNKNOWN_SERIAL, serial[:64])
+            raise NotificationRejected(UNKNOWN_SERIAL, serial[:64], unverified=True)
         try:
             skew = abs(time.time() - int(timestamp))
         except ValueError:
-            raise NotificationRejected(STALE_TIMESTAMP, "not a number") from None
+            raise NotificationRejected(STALE_TIMESTAMP, "not a number", unverified=True) from None
         if skew > NOTIFICATION_MAX_SKEW_S:
-            raise NotificationRejected(STALE_TIMESTAMP, f"{int(skew)}s away")
+            raise NotificationRejected(STALE_TIMESTAMP, f"{int(skew)}s away", unverified=True)
         if not verify_sha256(key, _signed_message(timestamp, nonce, body), signature):
-            raise NotificationRejected(BAD_SIGNATURE)
+            raise NotificationRejected(BAD_SIGNATURE, unverified=True)
         try:
             envelope = json.loads(body)
             resource = envelope["resource"]
@@ -295,17 +305,18 @@ class WechatPayProvider:
         try:
             transaction = json.loads(self._aead.decrypt(aead_nonce, ciphertext, associated))
         except (InvalidTag, ValueError):
-            raise NotificationRejected(UNDECRYPTABLE) from None
+            raise NotificationRejected(UNDECRYPTABLE, unverified=True) from None
         if not isinstance(transaction, dict):
             raise NotificationRejected(MALFORMED_BODY)
         return self._notice(transaction)
 
-    def notification_answer(self, accepted: bool) -> tuple[int, dict[str, str], bytes]:
-        """204 stops WeChat Pay resending; any 4xx/5xx with {"code": "FAIL"} makes it try again later."""
-        if accepted:
+    def notification_answer(self, outcome: int) -> tuple[int, dict[str, str], bytes]:
+        """204 stops WeChat Pay resending; a 4xx or 5xx with {"code": "FAIL", "message": …} makes it
+        send again later. The status says why: 401 not verified, 400 refused, 503 our trouble."""
+        if outcome == NotificationAnswer.ACCEPTED:
             return 204, {}, b""
         body = json.dumps({"code": "FAIL", "message": "失败"}, ensure_ascii=False).encode()
-        return 500, {"Content-Type": "application/json; charset=utf-8"}, body
+        return outcome, {"Content-Type": "application/json; charset=utf-8"}, body
 
     # ---- internals ------------------------------------------------------------------------
 
@@ -318,10 +329,7 @@ class WechatPayProvider:
         status = TRADE_STATES.get(str(transaction.get("trade_state", "")))
         if status is None:
             raise NotificationRejected(UNKNOWN_TRADE_STATE, str(transaction.get("trade_state", ""))[:32])
-        amount = transaction.get("amount") or {}
-        fen = amount.get("payer_total", amount.get("total")) if isinstance(amount, dict) else None
-        if not isinstance(fen, int) or isinstance(fen, bool) or fen < 0:
-            raise NotificationRejected(BAD_AMOUNT)
+        total, payer, merchant_discount, funding = _amounts(transaction)
         if not transaction.get("out_trade_no"):
             raise NotificationRejected(MALFORMED_BODY, "no out_trade_no")
         return PaymentNotice(
@@ -329,10 +337,13 @@ class WechatPayProvider:
             out_trade_no=str(transaction["out_trade_no"]),
             transaction_id=str(transaction.get("transaction_id", "")),
             status=status,
-            amount_fen=fen,
+            amount_fen=total,
             merchant_id=str(transaction["mchid"]),
             paid_at=_parse_time(transaction.get("success_time")),
             raw=transaction,
+            payer_fen=payer,
+            merchant_discount_fen=merchant_discount,
+            funding=funding,
         )
 
     def _call(self, method: str, path: str, payload: dict[str, Any] | None = None, *,
@@ -382,7 +393,7 @@ class WechatPayProvider:
 
     def _verify_answer(self, answer: HttpAnswer) -> bool:
         h = answer.headers
-        key = self._platform_keys.get(h.get("wechatpay-serial", ""))
+        key = self._platform_keys.get(serial_key(h.get("wechatpay-serial", "")))
         timestamp, nonce = h.get("wechatpay-timestamp", ""), h.get("wechatpay-nonce", "")
         signature = h.get("wechatpay-signature", "")
         if key is None or not (timestamp and nonce and signature):
@@ -392,6 +403,42 @@ class WechatPayProvider:
 
 class _NotFound(Exception):
     pass
+
+
+def serial_key(serial: str) -> int | str:
+    """A platform certificate serial is a hex number: WeChat Pay's SDKs compare it as a number
+    (`int(serial, 16) == certificate.serial_number`), so its case and leading zeros do not matter.
+    A WeChat Pay public key id (`PUB_KEY_ID_…`) is not hex and is compared exactly."""
+    serial = serial.strip()
+    return int(serial, 16) if _HEX.fullmatch(serial) else serial
+
+
+def _fen(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def _amounts(transaction: dict[str, Any]) -> tuple[int, int | None, int, tuple[dict[str, Any], ...]]:
+    """(order total, what the payer paid or None, the merchant-funded part of the discount, the
+    coupons as funding lines) of a transaction; refused when they do not add up."""
+    amount = transaction.get("amount")
+    amount = amount if isinstance(amount, dict) else {}
+    total = _fen(amount.get("total"))
+    payer = _fen(amount.get("payer_total")) if "payer_total" in amount else None
+    if total is None or ("payer_total" in amount and (payer is None or payer > total)):
+        raise NotificationRejected(BAD_AMOUNT)
+    promotions = transaction.get("promotion_detail") or []
+    funding, merchant_discount = [], 0
+    for promotion in promotions if isinstance(promotions, list) else []:
+        fen = _fen(promotion.get("amount")) if isinstance(promotion, dict) else None
+        if fen is None:
+            raise NotificationRejected(BAD_AMOUNT, "promotion amount")
+        kind = str(promotion.get("type", ""))[:16]
+        funding.append({"kind": kind, "amount_fen": fen,
+                        "ref": str(promotion.get("coupon_id") or promotion.get("promotion_id") or "")[:32]})
+        merchant_discount += fen if kind in MERCHANT_FUNDED_COUPONS else 0
+    if merchant_discount > total:
+        raise NotificationRejected(BAD_AMOUNT, "promotions above the total")
+    return total, payer, merchant_discount, tuple(funding)
 
 
 def parse_trade_bill(text: str) -> list[dict[str, Any]]:

@@ -11,7 +11,13 @@ import urllib.request
 import pytest
 
 from linli.billing.providers.alipay import AlipayProvider, fen_to_yuan, signing_string, yuan_to_fen
-from linli.billing.providers.base import NotificationRejected, PaymentOrder, PaymentStatus, ProviderError
+from linli.billing.providers.base import (
+    NotificationAnswer,
+    NotificationRejected,
+    PaymentOrder,
+    PaymentStatus,
+    ProviderError,
+)
 from linli.billing.providers.http import public_pem, verify_sha256
 from linli.billing.tests.fake_providers import FakeAlipay, new_rsa_key, private_pem
 
@@ -54,10 +60,10 @@ def open_cashier(url):
         return page.read().decode()
 
 
-def opened_and_paid(provider, alipay, no="PK202405010001", **kwargs):
-    """The payer opens the cashier page and pays."""
+def opened_and_paid(provider, alipay, no="PK202405010001", discounts=None, **kwargs):
+    """The payer opens the cashier page and pays (less any `discounts`, fund channel → fen)."""
     assert "收银台" in open_cashier(provider.create_order(parking_fee_order(no, **kwargs))["pay_url"])
-    alipay.pay(no)
+    alipay.pay(no, discounts=discounts)
 
 
 def test_an_alipay_order_url_carries_parameters_signed_with_the_app_key(provider, alipay, app_key):
@@ -120,8 +126,21 @@ def test_trade_statuses_map_onto_payment_states(provider, alipay):
 
 
 def test_the_notification_answers_are_what_alipay_expects(provider):
-    assert provider.notification_answer(True) == (200, {"Content-Type": "text/plain; charset=utf-8"}, b"success")
-    assert provider.notification_answer(False)[2] == b"failure"
+    accepted = provider.notification_answer(NotificationAnswer.ACCEPTED)
+    assert accepted == (200, {"Content-Type": "text/plain; charset=utf-8"}, b"success")
+    for outcome in (NotificationAnswer.REFUSED, NotificationAnswer.UNVERIFIED, NotificationAnswer.UNAVAILABLE):
+        assert provider.notification_answer(outcome)[2] == b"failure"
+
+
+def test_a_notification_reports_the_order_total_and_what_the_payer_paid_after_red_packets(provider, alipay):
+    opened_and_paid(provider, alipay, discounts={"COUPON": 200, "MDISCOUNT": 34})
+    notice = provider.parse_notification(*alipay.notification("PK202405010001"))
+    assert notice.amount_fen == 1234  # total_amount: what must match ours
+    assert (notice.payer_fen, notice.discount_fen, notice.merchant_discount_fen) == (1000, 234, 34)
+    assert {line["kind"]: line["amount_fen"] for line in notice.funding} == {
+        "ALIPAYACCOUNT": 1000, "COUPON": 200, "MDISCOUNT": 34}
+    queried = provider.query("PK202405010001")  # the query carries fund_bill_list as an array
+    assert (queried.amount_fen, queried.payer_fen, queried.funding) == (1234, 1000, notice.funding)
 
 
 def test_a_query_returns_the_verified_trade_state(provider, alipay):

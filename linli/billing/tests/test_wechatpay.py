@@ -9,7 +9,13 @@ import secrets
 
 import pytest
 
-from linli.billing.providers.base import NotificationRejected, PaymentOrder, PaymentStatus, ProviderError
+from linli.billing.providers.base import (
+    NotificationAnswer,
+    NotificationRejected,
+    PaymentOrder,
+    PaymentStatus,
+    ProviderError,
+)
 from linli.billing.providers.http import public_pem
 from linli.billing.providers.wechatpay import WechatPayProvider
 from linli.billing.tests.fake_providers import WECHAT_TAMPERINGS, FakeWechatPay, new_rsa_key, private_pem
@@ -102,11 +108,14 @@ def test_a_paid_order_notification_decrypts_into_a_payment_notice(provider, wech
     assert abs((notice.paid_at - dt.datetime.now(dt.UTC)).total_seconds()) < 60
 
 
-def test_a_notification_reports_what_the_payer_paid_after_a_discount(provider, wechat):
+def test_a_notification_reports_the_order_total_and_what_the_payer_paid_after_coupons(provider, wechat):
     provider.create_order(water_bill_order())
-    wechat.pay("WF202405010001", payer_total=12000)
+    wechat.pay("WF202405010001", coupons=[("CASH", 300), ("NOCASH", 45)])
     notice = provider.parse_notification(*wechat.notification("WF202405010001"))
-    assert notice.amount_fen == 12000 and notice.raw["amount"]["total"] == 12345
+    assert notice.amount_fen == 12345  # the order total: what must match ours
+    assert (notice.payer_fen, notice.discount_fen, notice.merchant_discount_fen) == (12000, 345, 45)
+    assert [(line["kind"], line["amount_fen"]) for line in notice.funding] == [("CASH", 300), ("NOCASH", 45)]
+    assert provider.query("WF202405010001").payer_fen == 12000  # the query reads the same way
 
 
 def test_each_tampered_notification_is_refused_for_its_own_reason(provider, wechat):
@@ -133,9 +142,23 @@ def test_a_notification_with_its_body_altered_after_signing_is_refused(provider,
 
 
 def test_the_notification_answers_are_what_wechat_pay_expects(provider):
-    assert provider.notification_answer(True)[0] in (200, 204)
-    status, headers, body = provider.notification_answer(False)
-    assert status >= 400 and json.loads(body)["code"] == "FAIL" and "application/json" in headers["Content-Type"]
+    assert provider.notification_answer(NotificationAnswer.ACCEPTED)[0] in (200, 204)
+    for outcome in (NotificationAnswer.REFUSED, NotificationAnswer.UNVERIFIED, NotificationAnswer.UNAVAILABLE):
+        status, headers, body = provider.notification_answer(outcome)
+        assert status == outcome and json.loads(body) == {"code": "FAIL", "message": "失败"}
+        assert "application/json" in headers["Content-Type"]
+
+
+def test_a_platform_key_configured_in_lower_case_verifies_notifications_and_answers(wechat, merchant_key,
+                                                                                     api_v3_key):
+    keys = {serial.lower(): pem for serial, pem in wechat.platform_public_keys.items()}
+    provider = provider_for(wechat, merchant_key, api_v3_key, platform_public_keys=keys)
+    provider.create_order(water_bill_order())
+    wechat.pay("WF202405010001")
+    assert provider.parse_notification(*wechat.notification("WF202405010001")).amount_fen == 12345
+    assert provider.query("WF202405010001").status == PaymentStatus.SUCCESS
+    with pytest.raises(NotificationRejected, match="unknown_serial"):
+        provider.parse_notification(*wechat.notification("WF202405010001", tamper="serial"))
 
 
 def test_a_query_reports_the_order_state_at_wechat_pay(provider, wechat):
