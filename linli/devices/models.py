@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from linli.core.scope import ScopedModel, ScopedQuerySet
+from linli.devices import codes
 
 
 class DeviceKind(models.TextChoices):
@@ -81,8 +82,9 @@ class Device(ScopedModel):
     unit = models.ForeignKey("places.Unit", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     floor = models.SmallIntegerField(null=True, blank=True)
     device_type = models.ForeignKey(DeviceType, on_delete=models.PROTECT, related_name="devices")
-    # The public identifier used in topics and URLs (`linli/v1/{code}/…`); never the database id.
-    code = models.SlugField(max_length=64, unique=True)
+    # The public identifier used in topics and URLs (`linli/v1/{code}/…`) and the device's MQTT
+    # username; never the database id. Which codes may exist: linli/devices/codes.py.
+    code = models.CharField(max_length=codes.MAX_LENGTH, unique=True, validators=[codes.validate_device_code])
     serial = models.CharField(max_length=64)
     name = models.CharField(max_length=60)
     # Position in compound metres (same frame as building footprints) for maps and "nearest camera".
@@ -95,6 +97,9 @@ class Device(ScopedModel):
         ordering = ["compound_id", "code"]
         constraints = [
             models.UniqueConstraint(fields=["device_type", "serial"], name="device_serial_unique_per_type"),
+            # Again in the database, so no write that skips validation can make a code that
+            # collides with a broker account or changes what a line of the broker's files means.
+            models.CheckConstraint(condition=codes.allowed_q(), name="device_code_allowed"),
         ]
         indexes = [models.Index(fields=["compound", "id"])]
 

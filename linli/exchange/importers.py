@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from linli.core.errors import Conflict, Forbidden, NotFound
 from linli.core.services import bulk_create_audited, compounds_where
+from linli.devices.codes import code_problem
 from linli.devices.models import Device, DeviceType
 from linli.exchange.formats import Column, SheetRow, cell_text, is_blank, today
 from linli.exchange.places_lookup import (
@@ -485,6 +486,8 @@ class DeviceImport(Importer):
                 row.fail(FLOOR, _("楼层超出该楼栋的范围（地上%(above)s层，地下%(below)s层）")
                          % {"above": building.floors_above, "below": building.floors_below})
             device_code = v["device_code"] or slugify(f"{compound.code}-{device_type.code}-{v['serial']}")[:64]
+            if row.ok and (problem := code_problem(device_code)):  # a reserved broker name, above all
+                row.fail(DEVICE_CODE, problem)
             if row.ok:  # a repeated serial already repeats its generated code: one reason is enough
                 self.duplicate(row, DEVICE_CODE, device_code, seen_codes, set(), "")
             if row.ok:
