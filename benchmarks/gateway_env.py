@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,103 @@ def free_port() -> int:
 def machine() -> dict[str, Any]:
     load = os.getloadavg()
     return {"cpus": os.cpu_count(), "python": platform.python_version(), "load_before": [round(x, 2) for x in load],
-            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "calibration": calibrate()}
+
+
+def _calibration_work() -> int:
+    # The kind of work a gateway does per message, fixed: JSON in and out, a digest, dict churn.
+    import hashlib
+
+    body = json.dumps({"AlarmInfoPlate": {"result": {"PlateResult": {"license": "鲁B12345", "plateid": 7,
+                                                                     "timeStamp": {"Timeval": {"sec": 1}}}}}})
+    total = 0
+    for i in range(2000):
+        doc = json.loads(body)
+        doc["n"] = i
+        total += len(hashlib.sha256(json.dumps(doc).encode()).digest())
+        total += len({str(k): k for k in range(20)})
+    return total
+
+
+def calibrate(rounds: int = 7) -> dict[str, Any]:
+    """A same-run CPU figure: a fixed piece of single-threaded Python work timed `rounds` times.
+
+    Its median (ms) says how fast this host's core was for this run, so figures from different
+    hosts or runs can be put side by side: a latency measured on a host whose calibration is 1.5×
+    slower is not the same result as one on a faster host."""
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        _calibration_work()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return {"work_ms_min": round(times[0], 2), "work_ms_median": round(times[len(times) // 2], 2),
+            "work_ms_max": round(times[-1], 2), "steal_pct_since_boot": steal_share()}
+
+
+def cpu_totals() -> tuple[int, int]:
+    """(all jiffies, stolen jiffies) of the machine so far, from /proc/stat."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return sum(fields[:8]), fields[7]
+    return 0, 0
+
+
+def steal_share(since: tuple[int, int] = (0, 0)) -> float | None:
+    """Percentage of CPU time the hypervisor took from this VM since `since` (cpu_totals())."""
+    total, steal = cpu_totals()
+    if total - since[0] <= 0:
+        return None
+    return round((steal - since[1]) / (total - since[0]) * 100, 1)
+
+
+class CpuMeter:
+    """CPU used by named groups of processes over a run (percent of one core), plus steal."""
+
+    def __init__(self) -> None:
+        self.groups: dict[str, Callable[[], list[int]]] = {}
+        self._start: dict[str, float] = {}
+        self._t0 = 0.0
+        self._machine = (0, 0)
+        self._busy0 = 0
+
+    def watch(self, name: str, pids: Callable[[], list[int]]) -> None:
+        self.groups[name] = pids
+
+    def start(self) -> None:
+        self._t0 = time.monotonic()
+        self._machine = cpu_totals()
+        self._busy0 = _busy_jiffies()
+        self._start = {name: cpu_seconds(pids()) for name, pids in self.groups.items()}
+
+    def stop(self) -> dict[str, Any]:
+        wall = max(time.monotonic() - self._t0, 1e-6)
+        used = {name: round((cpu_seconds(pids()) - self._start.get(name, 0.0)) / wall * 100, 1)
+                for name, pids in self.groups.items()}
+        used["machine"] = round((_busy_jiffies() - self._busy0) / os.sysconf("SC_CLK_TCK") / wall * 100, 1)
+        used["steal_pct"] = steal_share(self._machine)
+        return used
+
+
+def _busy_jiffies() -> int:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return sum(fields[:8]) - fields[3] - fields[4]  # all but idle and iowait
+    return 0
+
+
+def process_tree(pid: int | None) -> list[int]:
+    """`pid` and all its descendants now (Linux /proc), for CPU accounting of servers that fork."""
+    if pid is None:
+        return []
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        with contextlib.suppress(OSError, ValueError):
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+    return found
 
 
 PG_BIN = Path(os.environ.get("LINLI_PG_BIN", "/usr/lib/postgresql/15/bin"))
@@ -91,6 +188,12 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         self._run(str(PG_BIN / "pg_ctl"), "-D", str(self.dir / "data"), "-m", "fast", "-w", "stop", check=False)
+
+    def pids(self) -> list[int]:
+        """The postmaster and its backends, for CPU accounting."""
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            return process_tree(int((self.dir / "data" / "postmaster.pid").read_text().split()[0]))
+        return []
 
 
 @dataclass
@@ -213,8 +316,8 @@ class BenchEnv:
         binary = mosquitto.mosquitto_binary()
         self.broker = mosquitto.spawn_broker(self.broker_files, port=self.broker_port, binary=binary)
 
-    def start_gateways(self, n: int = 1, *, mqtt: bool = True, extra_env: dict[str, str] | None = None
-                       ) -> int:
+    def start_gateways(self, n: int = 1, *, mqtt: bool = True, extra_env: dict[str, str] | None = None,
+                       edge: bool = False) -> int:
         """`linli gateway --workers n` (one HTTP port shared, the MQTT load split by a shared subscription)."""
         self.http_port = self.http_port or free_port()
         env = {**self.env, **(extra_env or {})}
@@ -223,7 +326,8 @@ class BenchEnv:
                        LINLI_MQTT_CLIENT_ID="bench-gateway")
         log = open(self.data_dir / "gateway.log", "ab")  # noqa: SIM115 — closed with the process
         proc = subprocess.Popen([sys.executable, "-m", "linli", "gateway", "--host", "127.0.0.1",
-                                 "--port", str(self.http_port), "--workers", str(n)], env=env, stdout=log,
+                                 "--port", str(self.http_port), "--workers", str(n), *(["--edge"] if edge else [])],
+                                env=env, stdout=log,
                                 stderr=subprocess.STDOUT, cwd=ROOT)
         self.gateways.append(proc)
         self.wait_healthy()

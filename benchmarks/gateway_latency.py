@@ -36,7 +36,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.gateway_env import BenchEnv, machine, save_result
+from benchmarks.gateway_env import (
+    BenchEnv,
+    CpuMeter,
+    calibrate,
+    machine,
+    process_tree,
+    profile_later,
+    save_result,
+)
 
 POLL_S = 0.002
 
@@ -237,23 +245,30 @@ def main() -> int:
     parser.add_argument("--background", type=float, default=1000, help="events/s from `linli simulate`")
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--edge", action="store_true", help="`linli gateway --edge`: HTTP pushes in a process of their own")
     parser.add_argument("--devices", type=int, default=100, help="MQTT devices for the background")
     parser.add_argument("--background-devices", default="*,!smoke-nbiot",
                         help="which devices make the background (simulate --devices); e.g. "
                              "'*-mqtt,*-linli,elevator-*' for MQTT only")
+    parser.add_argument("--load", choices=("loadgen", "simulate"), default="loadgen",
+                        help="the background: messages rendered before the run and replayed (benchmarks/loadgen.py), "
+                             "or `linli simulate` building each as it sends")
+    parser.add_argument("--load-nice", type=int, default=10, help="niceness of the background process")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--profile", type=float, default=0, help="py-spy the gateway for this many seconds")
     ns = parser.parse_args()
 
     env = BenchEnv(db=ns.db, keep=ns.keep)
-    result = {"bench": "gateway_latency", "db": ns.db, "background": ns.background,
+    result = {"bench": "gateway_latency", "db": ns.db, "background": ns.background, "load": ns.load,
+              "load_nice": ns.load_nice,
               "background_devices": ns.background_devices, "seconds": ns.seconds,
-              "workers": ns.workers, "machine": machine()}
+              "workers": ns.workers, "edge": ns.edge, "machine": machine()}
     background = None
     try:
         env.setup_django()
         result["populated"] = env.populate(mqtt_devices=ns.devices, http_devices=30, smoke_devices=20, rules="seed")
         env.start_broker()
-        env.start_gateways(ns.workers)
+        env.start_gateways(ns.workers, edge=ns.edge)
         from linli.accounts.models import User
         from linli.simulate.fleet import load_fleet
         from linli.simulate.traffic import DeviceVoice
@@ -273,15 +288,36 @@ def main() -> int:
         for v in plates:  # plate ids of their own, apart from the background's
             v.plate_ids = itertools.count(2_000_000_000 + v.device.id * 100_000)
         admin_id = User.objects.filter(is_superuser=True).values_list("pk", flat=True).first()
+        gateway_url = f"http://127.0.0.1:{env.http_port}"
+        if ns.load == "simulate":
+            command = [sys.executable, "-m", "linli", "simulate", "--gateway", gateway_url, "--no-heartbeats",
+                       "--images", "0", "--summary-every", "10"]
+        else:
+            command = [sys.executable, str(Path(__file__).with_name("loadgen.py")), "--gateway", gateway_url]
+        command += ["--mqtt-host", "127.0.0.1", "--mqtt-port", str(env.broker_port), "--rate", str(ns.background),
+                    "--duration", str(ns.seconds + 15), "--devices", ns.background_devices]
+        load_log = env.data_dir / "load.log"
         background = subprocess.Popen(
-            [sys.executable, "-m", "linli", "simulate", "--gateway", f"http://127.0.0.1:{env.http_port}",
-             "--mqtt-host", "127.0.0.1", "--mqtt-port", str(env.broker_port), "--rate", str(ns.background),
-             "--duration", str(ns.seconds + 15), "--no-heartbeats", "--images", "0", "--summary-every", "10",
-             "--devices", ns.background_devices],
+            command, env=env.env, stdout=open(load_log, "w"), stderr=subprocess.STDOUT,  # noqa: SIM115
             # Niced: the devices are not part of the system under test; on real sites they are other machines.
-            env=env.env, stdout=open(env.data_dir / "simulate.log", "w"), stderr=subprocess.STDOUT,  # noqa: SIM115
-            preexec_fn=lambda: os.nice(10))
-        time.sleep(8)  # the background reaches its rate
+            preexec_fn=lambda: os.nice(ns.load_nice))
+        if ns.load == "loadgen":  # it renders every message first, then says so
+            deadline = time.monotonic() + 300
+            while "ready" not in load_log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(3)
+        else:
+            time.sleep(8)  # the background reaches its rate
+        meter = CpuMeter()
+        meter.watch("gateway", env.gateway_pids)
+        meter.watch("load", lambda: process_tree(background.pid))
+        meter.watch("broker", lambda: [env.broker.pid] if env.broker else [])
+        if env.postgres is not None:
+            meter.watch("postgres", env.postgres.pids)
+        meter.watch("probes", lambda: [os.getpid()])
+        meter.start()
+        if ns.profile:
+            profile_later(env, delay_s=5, seconds=ns.profile, name="latency")
         plate_ms: list[float] = []
         probes: list[dict] = []
         missed: list[str] = []
@@ -303,9 +339,11 @@ def main() -> int:
         asyncio.run(probe_alarms(env, smoke, lifts, admin_id, ns.seconds, probes, missed))
         plate_ms = plate_results.recv()
         prober.join()
+        result["cpu_pct"] = meter.stop()
+        result["calibration_after"] = calibrate()
         background.wait(timeout=120)
         _afterwards(probes)
-        result["background_log"] = (env.data_dir / "simulate.log").read_text()[-600:]
+        result["background_log"] = load_log.read_text()[-600:]
 
         def of(kind: str, key: str) -> list[float]:
             return [p[key] for p in probes if p["kind"] == kind and key in p]
@@ -329,8 +367,17 @@ def main() -> int:
 
 
 def print_table(r: dict) -> None:
-    print(f"\n{r['db']}, background {r['background']:,.0f} events/s, {r['workers']} worker(s); "
+    print(f"\n{r['db']}, background {r['background']:,.0f} events/s, {r['workers']} worker(s)"
+          f"{' + edge' if r.get('edge') else ''}; "
           f"missed: {len(r.get('missed', []))}")
+    before, after = r["machine"]["calibration"], r.get("calibration_after", {})
+    print(f"calibration (fixed Python work, ms; min/median/max of 7): before {before['work_ms_min']}/"
+          f"{before['work_ms_median']}/{before['work_ms_max']}, after {after.get('work_ms_min')}/"
+          f"{after.get('work_ms_median')}/{after.get('work_ms_max')}; load before {r['machine']['load_before']}")
+    if r.get("load") == "loadgen" and r.get("background_log"):
+        print("background: " + r["background_log"].strip().splitlines()[-1])
+    if r.get("cpu_pct"):
+        print("CPU during the run (% of one core): " + ", ".join(f"{k} {v}" for k, v in r["cpu_pct"].items()))
     print("| measure | n | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|---:|")
     names = {"plate_ms": "AlarmInfoPlate push → HTTP answer (gate decision)",

@@ -34,7 +34,7 @@ def cmd_web(ns: argparse.Namespace) -> None:
 def cmd_gateway(ns: argparse.Namespace) -> None:
     from linli.gateway.app import run_gateway
 
-    run_gateway(ns.host, ns.gateway_port, workers=ns.workers)
+    run_gateway(ns.host, ns.gateway_port, workers=ns.workers, edge=ns.edge)
 
 
 def cmd_worker(ns: argparse.Namespace) -> None:
@@ -221,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
     gateway_port(p, "--port")
     p.add_argument("--workers", type=int, default=int(os.environ.get("LINLI_GATEWAY_WORKERS", "1")),
                    help="gateway processes sharing the port and the MQTT load (about one per core)")
+    p.add_argument("--edge", action="store_true",
+                   default=os.environ.get("LINLI_GATEWAY_EDGE", "").lower() in ("1", "true", "yes"),
+                   help="serve HTTP pushes (gate cameras, operator webhooks) from a process of their own, apart "
+                        "from MQTT and the periodic work (PostgreSQL only)")
     p.set_defaults(func=cmd_gateway)
     p = sub.add_parser("worker", help="run the durable business jobs (deadlines, reminders, expiries)")
     p.set_defaults(func=cmd_worker)

@@ -21,6 +21,7 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.core import wakeup
 from linli.core.services import field_error, save_new
 from linli.devices.models import CommandStatus, Device, DeviceCommand, Lifecycle, Protocol
 from linli.events import types
@@ -35,6 +36,7 @@ MAX_ATTEMPTS = 5
 DOWNLINK = {Protocol.LINLI_MQTT}
 
 _wake = threading.Event()
+WAKEUP = "commands"
 
 
 def queue(device: Device, name: str, params: dict[str, Any] | None = None, *, ttl_s: int = DEFAULT_TTL_S,
@@ -57,6 +59,7 @@ def queue(device: Device, name: str, params: dict[str, Any] | None = None, *, tt
         save_new(command)
         if command.status == CommandStatus.PENDING:
             transaction.on_commit(_wake.set)
+            wakeup.announce(WAKEUP)  # the sender may run in another gateway process (a web request, --edge)
     return command
 
 
@@ -142,8 +145,11 @@ async def start_command_sender(context: Any, every_s: float = 1.0) -> Callable[[
             _wake.clear()
 
     task = asyncio.get_running_loop().create_task(loop(), name="command-sender")
+    stop_listening = await wakeup.listen({WAKEUP: _wake.set})
 
     async def stop() -> None:
+        if stop_listening is not None:
+            await stop_listening()
         task.cancel()
         _wake.set()
         with contextlib.suppress(asyncio.CancelledError):

@@ -24,6 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
+from linli.core import wakeup
 from linli.devices.directory import DeviceDirectory
 from linli.events.writer import EventWriter
 from linli.gateway.http import build_app
@@ -84,6 +85,12 @@ async def start_ingresses(context: GatewayContext) -> None:
         context.stops.append(await ingress(context))
 
 
+# What a gateway process does (`--edge` splits them): ALL of it; only the HTTP push ingress
+# (cameras, door controllers, operator webhooks), whose answers devices wait on; or the rest
+# (MQTT, device commands, periodic work, notification dispatch) without an HTTP port.
+ALL, EDGE, BUS = "all", "edge", "bus"
+
+
 async def start_core(worker: int = 0, workers: int = 1) -> GatewayContext:
     writer = EventWriter()
     await writer.start()
@@ -103,7 +110,8 @@ async def stop_core(context: GatewayContext) -> None:
     await context.writer.stop()
 
 
-async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reuse_port: bool = False) -> None:
+async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reuse_port: bool = False,
+                role: str = ALL) -> None:
     from django.conf import settings
 
     from linli.core.runtime import watch_gc_pauses
@@ -120,11 +128,13 @@ async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reus
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stopped.set)
     try:
-        await start_ingresses(context)
-        await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
-        log.info("gateway worker %d listening on %s:%d with %d devices", worker, host, port,
-                 len(context.directory.by_code))
-        if worker == 0:
+        if role != EDGE:
+            await start_ingresses(context)
+        if role != BUS:
+            await web.TCPSite(runner, host, port, reuse_port=reuse_port or None).start()
+            log.info("gateway %s %d listening on %s:%d with %d devices", role, worker, host, port,
+                     len(context.directory.by_code))
+        if worker == 0 and role != BUS:
             print(f"Linli gateway: http://{host}:{port}/healthz", flush=True)
         await stopped.wait()
     finally:
@@ -142,13 +152,20 @@ def run_loop(main: Awaitable[None]) -> None:
     uvloop.run(main)
 
 
-def run_gateway(host: str, port: int, workers: int = 1) -> None:
+def run_gateway(host: str, port: int, workers: int = 1, *, edge: bool = False) -> None:
+    """`edge`: serve HTTP pushes from a process of their own, beside `workers` processes for the
+    rest, so a camera's answer never waits on MQTT batches, rules over telemetry or the
+    dispatcher for the interpreter. Wake-ups cross the processes by PostgreSQL NOTIFY
+    (linli/core/wakeup.py); on SQLite the split would leave them to polls, so it is refused."""
     from linli.core.runtime import settle_after_startup
 
-    if workers <= 1:
+    if edge and not wakeup.crosses_processes():
+        raise SystemExit("linli gateway --edge needs PostgreSQL (DATABASE_URL): on SQLite the processes "
+                         "could not wake one another")
+    if workers <= 1 and not edge:
         settle_after_startup()
         run_loop(serve(host, port))
         return
     from linli.gateway.supervisor import supervise
 
-    supervise(host, port, workers)
+    supervise(host, port, workers, edge=edge)

@@ -15,19 +15,26 @@ from typing import Any
 log = logging.getLogger("linli.gateway")
 
 
-def supervise(host: str, port: int, workers: int) -> None:
-    """Start the workers, restart one that dies, stop them all on SIGTERM/SIGINT."""
+def supervise(host: str, port: int, workers: int, *, edge: bool = False) -> None:
+    """Start the workers, restart one that dies, stop them all on SIGTERM/SIGINT.
+
+    With `edge`, one more process serves the HTTP port alone and the `workers` do everything else."""
     import multiprocessing
 
+    from linli.gateway.app import ALL, BUS, EDGE
     from linli.gateway.mqtt import CLIENT_ID_ENV, default_client_id
 
     base_id = os.environ.get(CLIENT_ID_ENV) or default_client_id()
     spawn = multiprocessing.get_context("spawn")
     stopping = False
+    # (role, index): the edge process is not a worker, so it has no index among them.
+    slots = [(BUS if edge else ALL, i) for i in range(workers)] + ([(EDGE, 0)] if edge else [])
 
-    def start(index: int) -> multiprocessing.process.BaseProcess:
-        proc = spawn.Process(target=_worker_main, args=(host, port, index, workers, f"{base_id}-{index}", os.getpid()),
-                             name=f"linli-gateway-{index}", daemon=False)
+    def start(slot: int) -> multiprocessing.process.BaseProcess:
+        role, index = slots[slot]
+        proc = spawn.Process(target=_worker_main,
+                             args=(host, port, index, workers, f"{base_id}-{index}", os.getpid(), role),
+                             name=f"linli-gateway-{role}-{index}", daemon=False)
         proc.start()
         return proc
 
@@ -37,7 +44,7 @@ def supervise(host: str, port: int, workers: int) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    procs = [start(i) for i in range(workers)]
+    procs = [start(i) for i in range(len(slots))]
     while not stopping:
         time.sleep(0.5)
         for i, proc in enumerate(procs):
@@ -50,7 +57,8 @@ def supervise(host: str, port: int, workers: int) -> None:
         proc.join(timeout=30)
 
 
-def _worker_main(host: str, port: int, worker: int, workers: int, client_id: str, parent_pid: int) -> None:
+def _worker_main(host: str, port: int, worker: int, workers: int, client_id: str, parent_pid: int,
+                 role: str = "all") -> None:
     """One worker process (spawned: it sets Django up itself)."""
     exit_with_parent(parent_pid)
     import django
@@ -63,7 +71,7 @@ def _worker_main(host: str, port: int, worker: int, workers: int, client_id: str
     from linli.gateway.app import run_loop, serve
 
     settle_after_startup()
-    run_loop(serve(host, port, worker=worker, workers=workers, reuse_port=True))
+    run_loop(serve(host, port, worker=worker, workers=workers, reuse_port=True, role=role))
 
 
 def exit_with_parent(parent_pid: int) -> None:

@@ -34,10 +34,12 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from linli.core import wakeup
 from linli.core.masking import scrub
 from linli.notify.channels import CHANNELS, Outgoing
 from linli.notify.models import Delivery, DeliveryStatus, FeedItem, Notification
 from linli.notify.providers import SendError
+from linli.notify.services import DISPATCH_WAKEUP
 
 log = logging.getLogger("linli.notify.dispatcher")
 
@@ -240,8 +242,11 @@ async def start_dispatcher(context: Any = None) -> Callable[[], Awaitable[None]]
 
     stopping = asyncio.Event()
     task = loop.create_task(run(), name="linli-notify-dispatcher")
+    stop_listening = await wakeup.listen({DISPATCH_WAKEUP: event.set})
 
     async def stop() -> None:
+        if stop_listening is not None:
+            await stop_listening()
         WAKER.detach()
         stopping.set()
         task.cancel()

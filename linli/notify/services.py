@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from linli.core import wakeup
 from linli.core.errors import Conflict, NotFound
 from linli.core.services import delete_audited, field_error, save_new, service
 from linli.notify.models import (
@@ -63,6 +64,8 @@ class Recipient:
     has_phone: bool = False
 
 
+# The wake-up the dispatcher listens for (linli/core/wakeup.py).
+DISPATCH_WAKEUP = "dispatch"
 STAFF_CHANNELS = (Channel.CONSOLE_FEED, Channel.INBOX, Channel.WEBPUSH)
 RESIDENT_CHANNELS = (Channel.INBOX, Channel.WEBPUSH, Channel.SMS, Channel.WECHAT)
 
@@ -113,6 +116,8 @@ def notify(*, compound_id: int, audience: Audience, title: str, body: str, categ
             return existing
         if not resolve_later:
             Delivery.objects.bulk_create(_deliveries(notification, recipients, channels), batch_size=1000)
+        # The dispatcher may run in another process (`linli gateway --edge`, a web request).
+        wakeup.announce(DISPATCH_WAKEUP)
     transaction.on_commit(_wake_dispatcher)
     return notification
 
