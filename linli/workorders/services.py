@@ -104,7 +104,7 @@ def submit(*, actor: Any, compound: Any, category: Category, title: str, descrip
     """A resident reports for themself (channel portal); staff file on someone's behalf. `photos` are
     references from `photos.store_photo` for this compound."""
     require_in_compound(actor, WorkOrder, "add", compound.pk)
-    refs = _stored_photos(photos, compound.pk)
+    refs = _stored_photos(actor, photos, compound.pk)
     resident = getattr(actor, "kind", "") == "resident"
     if resident:
         reporter_person, channel = actor.person, Channel.PORTAL
@@ -299,7 +299,7 @@ def complete(*, actor: Any, order: WorkOrder, note: str = "", photos: list[str] 
     order = _locked(order)
     _require_worker(actor, order)
     _check(order, "complete")
-    refs = _stored_photos(photos, order.compound_id)
+    refs = _stored_photos(actor, photos, order.compound_id)
     if order.category.paid:
         if price_fen is None or isinstance(price_fen, bool) or not isinstance(price_fen, int) or price_fen < 0:
             raise field_error("price_fen", _("有偿维修须填写费用（分）"))
@@ -322,26 +322,14 @@ def _bill_paid_repair(order: WorkOrder) -> WorkOrder:
     return save_changes(order, {"bill": bill})
 
 
-def _stored_photos(photos: list[str] | tuple[str, ...], compound_id: int) -> list[str]:
-    """References of photos already stored for this compound (see photos.py), at most MAX_PHOTOS."""
-    from linli.events import media
-    from linli.workorders.photos import prefix
+def _stored_photos(actor: Any, photos: list[str] | tuple[str, ...], compound_id: int) -> list[str]:
+    """References of photos already stored for this compound that `actor` may attach (see
+    `photos.attachable`: a resident's own uploads, staff the compound's), at most MAX_PHOTOS."""
+    from linli.workorders.photos import attachable
 
-    refs = list(photos or [])
-    if len(refs) > MAX_PHOTOS:
+    if len(photos or ()) > MAX_PHOTOS:
         raise field_error("photos", _("照片不能超过%(n)s张") % {"n": MAX_PHOTOS})
-    storage = media.media_storage()
-    for ref in refs:
-        try:
-            media.check_ref(ref)
-        except ValueError as exc:
-            raise field_error("photos", _("照片引用无效")) from exc
-        # Only this compound's photos: an order must not be a window onto another compound's pictures.
-        if not ref.startswith(prefix(compound_id)):
-            raise field_error("photos", _("照片引用无效"))
-        if not storage.exists(ref):
-            raise field_error("photos", _("照片尚未上传"))
-    return refs
+    return attachable(actor=actor, compound_id=compound_id, refs=photos)
 
 
 @service
