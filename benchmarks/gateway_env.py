@@ -212,6 +212,8 @@ class BenchEnv:
     def __post_init__(self) -> None:
         self.env = {**os.environ, "LINLI_DATA_DIR": str(self.data_dir), "DJANGO_SETTINGS_MODULE": "linli.settings",
                     "LINLI_NBIOT_SECRET_CTWING": NBIOT_SECRET, "LINLI_MQTT_GATEWAY_PASSWORD": GATEWAY_SECRET,
+                    # the simulator's NB-IoT product (linli.simulate.fleet.NBIOT_PRODUCT): the gateway reads only these
+                    "LINLI_NBIOT_PRODUCTS_CTWING": "linli-sim",
                     "PYTHONUNBUFFERED": "1"}
         self.env.pop("DATABASE_URL", None)
         if os.geteuid() == 0:

@@ -17,7 +17,14 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from linli.devices.adapters import nbiot_webhook
-from linli.devices.adapters.base import AdapterError, EvidenceFile, PushRequest, adapters
+from linli.devices.adapters.base import (
+    AdapterError,
+    EvidenceFile,
+    PushRequest,
+    adapters,
+    charset_of,
+    decode_text,
+)
 from linli.devices.directory import DeviceDirectory, DeviceRef
 from linli.devices.models import Lifecycle, Protocol
 from linli.events import media
@@ -29,7 +36,9 @@ log = logging.getLogger("linli.gateway.http")
 MAX_BODY_BYTES = 8 * 1024 * 1024  # a multipart ISAPI alert with a few full-size JPEGs
 # Bodies above this (pictures) are parsed in a thread so the event loop keeps answering gates.
 PARSE_INLINE_MAX_BYTES = 64 * 1024
+RAW_BYTES_READ = 4 * 8000  # enough bytes for the dead letter's 8,000 characters in any charset
 TOKEN_QUERY = "token"  # noqa: S105 — cameras cannot set headers: their push URL carries the token
+UNREADABLE = "message could not be read"  # the reason when our own code failed on a message
 WRITER_KEY = web.AppKey("writer", EventWriter)
 DIRECTORY_KEY = web.AppKey("directory", DeviceDirectory)
 
@@ -84,9 +93,21 @@ def _dead_letter_in_thread(**fields: Any) -> bool:
     return True
 
 
+def _raw_text(body: bytes, headers) -> str | bytes:
+    """The body for the dead letter, read in the charset the device declared (GBK stays readable)."""
+    charset = charset_of(headers.get("Content-Type", ""))
+    if charset is None:
+        return body  # kept as UTF-8, undecodable bytes replaced
+    try:
+        return decode_text(body[:RAW_BYTES_READ], charset, errors="replace")
+    except AdapterError:  # a charset Python does not know
+        return body
+
+
 async def _refuse(request: web.Request, source: str, body: bytes, refusal: Refusal) -> web.Response:
     device = refusal.device
-    kept = await asyncio.to_thread(_dead_letter_in_thread, source=source, reason=refusal.reason, raw=body,
+    kept = await asyncio.to_thread(_dead_letter_in_thread, source=source, reason=refusal.reason,
+                                   raw=_raw_text(body, request.headers),
                                    detail=refusal.detail, headers=dict(request.headers),
                                    device_id=device.id if device else None,
                                    compound_id=device.compound_id if device else None)
@@ -100,7 +121,7 @@ async def _refuse(request: web.Request, source: str, body: bytes, refusal: Refus
 async def _ingest(request: web.Request, slug: str, device: DeviceRef, body: bytes) -> web.Response:
     adapter = adapters()[slug]
     push = PushRequest(body=body, headers=request.headers, query=request.query, device=device,
-                       received_at=timezone.now())
+                       received_at=timezone.now(), route=request.match_info)
     try:
         parsed = (adapter.parse(push) if len(body) <= PARSE_INLINE_MAX_BYTES
                   else await asyncio.to_thread(adapter.parse, push))
@@ -108,7 +129,7 @@ async def _ingest(request: web.Request, slug: str, device: DeviceRef, body: byte
         raise Refusal(400, exc.reason, device, exc.detail) from exc
     except Exception as exc:  # an adapter bug must not become a 500 or lose the message
         log.exception("adapter %s failed", slug)
-        raise Refusal(400, "message could not be read", device, type(exc).__name__) from exc
+        raise Refusal(400, UNREADABLE, device, type(exc).__name__) from exc
     try:
         if parsed.files:
             await asyncio.to_thread(_write_files, parsed.files)
@@ -148,6 +169,9 @@ def _device_push(slug: str, protocol: str | None):
             response = await _ingest(request, slug, device, body)
         except Refusal as refusal:
             return await _refuse(request, source, body, refusal)
+        except Exception as exc:  # a bug of ours must still not become a 500 or lose the message
+            log.exception("%s push failed", slug)
+            return await _refuse(request, source, body, Refusal(400, UNREADABLE, detail=type(exc).__name__))
         log.debug("%s push answered in %.1f ms", slug, (time.perf_counter() - started) * 1000)
         return response
 
@@ -162,7 +186,7 @@ async def nbiot_push(request: web.Request) -> web.Response:
         body = await _read(request)
         try:
             nbiot_webhook.verify_signature(platform, request.headers, body)
-            imei = nbiot_webhook.read_envelope(body)["IMEI"]
+            imei = nbiot_webhook.read_report(platform, body).imei
         except nbiot_webhook.SignatureError as exc:
             raise Refusal(401, exc.reason) from exc
         except AdapterError as exc:
@@ -173,6 +197,9 @@ async def nbiot_push(request: web.Request) -> web.Response:
         return await _ingest(request, "nbiot", device, body)
     except Refusal as refusal:
         return await _refuse(request, source, body, refusal)
+    except Exception as exc:  # a bug of ours must still not become a 500 or lose the message
+        log.exception("nbiot push failed")
+        return await _refuse(request, source, body, Refusal(400, UNREADABLE, detail=type(exc).__name__))
 
 
 async def healthz(request: web.Request) -> web.Response:

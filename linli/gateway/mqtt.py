@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
+from linli.devices.adapters.base import AdapterError, read_json
 from linli.devices.mosquitto import DEFAULT_PORT, GATEWAY_USERNAME, LOOPBACK, TOPIC_ROOT, gateway_password
 from linli.events import types
 from linli.events.pipeline import Incoming, dead_letters, store
@@ -171,9 +172,9 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     if b"\\u0000" in raw:
         raise Rejected("NUL character in payload")  # PostgreSQL text and jsonb cannot hold it
     try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Rejected("malformed JSON", str(exc)) from None
+        body = read_json(raw, what="payload")  # the adapters' bounded parser: no nesting exhausts recursion
+    except AdapterError as exc:  # syntax, charset, size or nesting: the detail names which
+        raise Rejected("malformed JSON", exc.reason) from None
     if not isinstance(body, dict):
         raise Rejected("payload is not a JSON object")
     return body

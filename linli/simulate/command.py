@@ -11,10 +11,11 @@ import sys
 import time
 from typing import TextIO
 
-from linli.simulate.fleet import NBIOT_PLATFORM
+from linli.simulate.fleet import NBIOT_PLATFORM, NBIOT_PRODUCT
 
 # Django-free at import: `linli` builds its parser, and spawns the demo simulator, before Django is set up.
 NBIOT_SECRET_ENV = f"LINLI_NBIOT_SECRET_{NBIOT_PLATFORM.upper()}"
+NBIOT_PRODUCTS_ENV = f"LINLI_NBIOT_PRODUCTS_{NBIOT_PLATFORM.upper()}"
 DEMO_RATE = 2.0  # everyday messages a second in the demo: lively, yet light on a laptop
 DEMO_INCIDENT_EVERY_S = 90.0
 
@@ -102,10 +103,12 @@ def _provision_missing(only: str | None, out: TextIO) -> None:
 
 
 def demo_environment() -> None:
-    """The demo's NB-IoT platform secret, kept in the data dir, for the gateway and the simulator."""
+    """The demo's NB-IoT platform secret, kept in the data dir, and its product, for the gateway and the simulator."""
     from linli.config import kept_secret
 
     os.environ[NBIOT_SECRET_ENV] = kept_secret("nbiot_demo_secret", NBIOT_SECRET_ENV)
+    products = [p.strip() for p in os.environ.get(NBIOT_PRODUCTS_ENV, "").split(",") if p.strip()]
+    os.environ[NBIOT_PRODUCTS_ENV] = ",".join(dict.fromkeys([*products, NBIOT_PRODUCT]))
 
 
 def simulator_child(gateway_url: str, parent_pid: int) -> None:

@@ -20,6 +20,7 @@ from linli.config import data_dir
 
 SECRETS_FILE = "simulated_device_secrets.json"
 NBIOT_PLATFORM = "ctwing"  # the operator platform simulated NB-IoT devices report through
+NBIOT_PRODUCT = "linli-sim"  # their platform product id; the gateway reads only configured products
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import itertools
 import json
 import random
@@ -19,19 +20,26 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from PIL import Image
+
 from linli.devices.adapters.base import DEVICE_LOCAL_TZ
 from linli.devices.adapters.nbiot_webhook import NONCE_HEADER, SIGNATURE_HEADER, sign
 from linli.devices.models import DeviceKind, Protocol
 from linli.events import types
-from linli.simulate.fleet import NBIOT_PLATFORM, SimDevice, speaks_mqtt
+from linli.simulate.fleet import NBIOT_PLATFORM, NBIOT_PRODUCT, SimDevice, speaks_mqtt
 
 HTTP, MQTT = "http", "mqtt"
 TOPIC_ROOT = "linli/v1"
-# The smallest well-formed JPEG (1×1 grey, 134 bytes) standing in for a camera's snapshot.
-SNAPSHOT = bytes.fromhex(
-    "ffd8ffe000104a46494600010101004800480000ffdb004300030202020203020202030303030406040404040408060605"
-    "0609080a0a090809090a0c0f0c0a0b0e0b09090d110d0e0f101011100a0c12131210130f101010ffc9000b080001000101"
-    "011100ffcc000600101005ffda0008010100003f00d2cf20ffd9")
+
+
+def _snapshot() -> bytes:
+    # A small baseline JPEG, as cameras send: the gateway flags pictures viewers cannot open.
+    out = io.BytesIO()
+    Image.new("L", (8, 8), 128).save(out, "JPEG", quality=50)
+    return out.getvalue()
+
+
+SNAPSHOT = _snapshot()  # stands in for a camera's snapshot
 PROVINCE_PREFIXES = ("鲁B", "鲁B", "鲁B", "鲁U", "鲁V", "鲁A", "京N", "苏E")
 PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
 PLATE_COLOURS = (1, 1, 1, 1, 2, 5, 5)  # mostly blue, some yellow (trucks) and green (new energy)
@@ -152,7 +160,7 @@ class DeviceVoice:
         now_ms = max(int(time.time() * 1000), self.last_ms + 1)  # the platform's message id is the time
         self.last_ms = now_ms
         body = _dumps({"messageType": "dataReport", "IMEI": self.device.serial, "deviceId": self.device.code,
-                       "productId": "linli-sim", "tenantId": "sim", "timestamp": now_ms, "payload": payload})
+                       "productId": NBIOT_PRODUCT, "tenantId": "sim", "timestamp": now_ms, "payload": payload})
         nonce = uuid.uuid4().hex[:16]
         return Message(self.device, HTTP, label, path=f"/push/nbiot/{NBIOT_PLATFORM}", body=body,
                        headers={NONCE_HEADER: nonce, SIGNATURE_HEADER: sign(self.nbiot_secret or "", nonce, body),

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import json
-
-from linli.devices.adapters.base import MESSAGE_ID_MAX, AdapterError, Parsed, PushRequest, incoming, parse_iso
+from linli.devices.adapters.base import (
+    MESSAGE_ID_MAX,
+    AdapterError,
+    Parsed,
+    PushRequest,
+    charset_of,
+    incoming,
+    parse_iso,
+    read_json,
+)
 from linli.devices.models import Protocol
 from linli.events import types
 from linli.events.pipeline import Stored
@@ -14,10 +21,7 @@ MAX_MESSAGES = 1000  # one request; larger batches should be split by the sender
 
 
 def parse(request: PushRequest) -> Parsed:
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise AdapterError("body is not valid JSON") from exc
+    body = read_json(request.body, charset=charset_of(request.headers.get("Content-Type", "")))
     items = body if isinstance(body, list) else [body]
     if not items:
         raise AdapterError("empty list: no messages")

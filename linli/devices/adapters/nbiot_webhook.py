@@ -1,8 +1,16 @@
-"""NB-IoT operator platform webhooks (China Telecom CTWing, China Mobile OneNET style).
+"""NB-IoT operator platform webhooks (China Telecom CTWing subscription pushes, OneNET alike).
 
 The platform, not the device, calls us: it is authenticated by a per-platform secret
-(LINLI_NBIOT_SECRET_<PLATFORM>) signing the body, and the device is found by its IMEI
-(stored as the device's serial). The payload is read according to the device's kind.
+(LINLI_NBIOT_SECRET_<PLATFORM>) signing the body, only the products configured for it
+(LINLI_NBIOT_PRODUCTS_<PLATFORM>) are read, and the device is found by its IMEI (stored as
+the device's serial). The report is read according to the device's kind.
+
+CTWing's forms (ctwing.cn 订阅推送; tests/fixtures): `dataReport` carries the product's
+object-model properties in `payload` (older LWM2M profiles nest them as
+`{"serviceId", "serviceData"}`), or, for transparent-transmission products,
+`{"APPdata": "<base64>"}`, read here when it holds JSON text; `eventReport` carries them in
+`eventContent`. Other message types (online/offline, command responses) name no IMEI or
+nothing Linli stores, and are refused with the reason.
 """
 
 from __future__ import annotations
@@ -10,21 +18,32 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from linli.devices.adapters.base import AdapterError, Parsed, PushRequest, from_epoch, incoming
+from linli.devices.adapters.base import (
+    AdapterError,
+    Parsed,
+    PushRequest,
+    from_epoch,
+    incoming,
+    read_base64,
+    read_json,
+)
 from linli.devices.models import DeviceKind, Protocol
 from linli.events import types
 from linli.events.pipeline import Stored
 
 PROTOCOL = Protocol.NBIOT_WEBHOOK
 SECRET_ENV = "LINLI_NBIOT_SECRET_{}"  # noqa: S105 — the variable name, not a secret
+PRODUCTS_ENV = "LINLI_NBIOT_PRODUCTS_{}"  # comma-separated product ids the platform may push for
 # OneNET signs with a nonce and a signature; we use HMAC-SHA256 over nonce + body (see docs/gateway.md).
 NONCE_HEADER = "X-Linli-Nonce"
 SIGNATURE_HEADER = "X-Linli-Signature"
 MS_PER_S = 1000
+APPDATA = "APPdata"  # CTWing's transparent-transmission field: the device's own bytes, base64
 TELEMETRY_FIELDS = {"battery_voltage": "battery_v", "battery_level": "battery_pct", "Signal_Power": "rssi_dbm",
                     "signal_power": "rssi_dbm", "rsrp": "rssi_dbm", "Send_cnt": "send_count"}
 
@@ -35,6 +54,11 @@ class SignatureError(AdapterError):
 
 def platform_secret(platform: str) -> str | None:
     return os.environ.get(SECRET_ENV.format(platform.upper())) or None
+
+
+def platform_products(platform: str) -> frozenset[str]:
+    raw = os.environ.get(PRODUCTS_ENV.format(platform.upper()), "")
+    return frozenset(p.strip() for p in raw.split(",") if p.strip())
 
 
 def sign(secret: str, nonce: str, body: bytes) -> str:
@@ -53,23 +77,70 @@ def verify_signature(platform: str, headers, body: bytes) -> None:
         raise SignatureError("signature does not match")
 
 
-def read_envelope(body: bytes) -> dict[str, Any]:
-    """The webhook's envelope; the gateway needs the IMEI before it knows the device."""
-    try:
-        envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise AdapterError("body is not valid JSON") from exc
+@dataclass(frozen=True)
+class MessageForm:
+    """A platform `messageType` Linli reads: the field its data is in, and its message ids' mark."""
+
+    data_field: str
+    id_mark: str
+
+
+MESSAGE_FORMS = {
+    "dataReport": MessageForm("payload", ""),
+    "eventReport": MessageForm("eventContent", ":event"),
+}
+
+
+@dataclass(frozen=True)
+class Report:
+    """A platform push, checked: whose it is, when, and the device's data, unwrapped."""
+
+    imei: str
+    timestamp: int  # ms since the epoch; with the form's mark, the message id
+    form: MessageForm
+    data: dict[str, Any]
+
+
+def read_report(platform: str, body: bytes) -> Report:
+    """The push read far enough to know the device (by IMEI); every refusal names its field."""
+    envelope = read_json(body)
     if not isinstance(envelope, dict):
         raise AdapterError("body: expected a JSON object")
-    if envelope.get("messageType") != "dataReport":
-        raise AdapterError(f"messageType: unsupported {str(envelope.get('messageType'))[:30]!r}")
-    if not isinstance(envelope.get("IMEI"), str) or not envelope["IMEI"]:
+    message_type = envelope.get("messageType")
+    form = MESSAGE_FORMS.get(message_type) if isinstance(message_type, str) else None
+    if form is None:
+        raise AdapterError(f"messageType {str(message_type)[:30]} is not one Linli reads "
+                           f"({', '.join(MESSAGE_FORMS)})")
+    product = envelope.get("productId")
+    product = str(product) if isinstance(product, str | int) and not isinstance(product, bool) else ""
+    if product not in platform_products(platform):
+        raise AdapterError(f"productId {product[:20] or '(none)'}: not a product configured for "
+                           f"{platform[:20]} ({PRODUCTS_ENV.format(platform.upper()[:20])})")
+    imei = envelope.get("IMEI")
+    if not isinstance(imei, str) or not imei:
         raise AdapterError("IMEI: required")
-    if not isinstance(envelope.get("payload"), dict):
-        raise AdapterError("payload: expected a JSON object")
-    if not isinstance(envelope.get("timestamp"), int):
+    timestamp = envelope.get("timestamp")
+    if not isinstance(timestamp, int) or isinstance(timestamp, bool) or timestamp < 0:
         raise AdapterError("timestamp: required, milliseconds since the epoch")
-    return envelope
+    data = envelope.get(form.data_field)
+    if not isinstance(data, dict):
+        raise AdapterError(f"{form.data_field}: expected a JSON object")
+    return Report(imei=imei, timestamp=timestamp, form=form, data=_unwrapped(data, form.data_field))
+
+
+def _unwrapped(data: dict[str, Any], where: str) -> dict[str, Any]:
+    """The device's own fields, whichever of the platform's wrappings they came in."""
+    if APPDATA in data:
+        what = f"{where}.{APPDATA}"
+        encoded = data[APPDATA]
+        if not isinstance(encoded, str):
+            raise AdapterError(f"{what}: expected base64 text")
+        inner = read_json(read_base64(encoded, what=what), what=what)
+        if not isinstance(inner, dict):
+            raise AdapterError(f"{what}: expected a JSON object")
+        return inner
+    service_data = data.get("serviceData")
+    return service_data if isinstance(service_data, dict) else data
 
 
 def _alarm_state(value: Any) -> str:
@@ -80,31 +151,68 @@ def _number(value: Any) -> float | None:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def parse(request: PushRequest) -> Parsed:
-    envelope = read_envelope(request.body)
-    data = envelope["payload"]
-    at = from_epoch(envelope["timestamp"] / MS_PER_S, field_name="timestamp")
-    base_id = f"nb:{envelope['timestamp']}"
-    kind = request.device.kind
+def _state_of(value: Any) -> dict | None:
+    return {"state": _alarm_state(value)}
+
+
+def _reading(value: Any) -> dict | None:
+    return {"m3": value} if _number(value) is not None else None
+
+
+def _occupancy(value: Any) -> dict | None:
+    return {"occupied": value == 1} if value in (0, 1) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class DetectorField:
+    """A field a kind of detector reports, and the Linli event it makes."""
+
+    kind: str
+    field: str
+    event_type: str
+    read: Callable[[Any], dict | None]  # the field's value → the payload, or None: not a reading
+    # (field, payload key, convert): more of the same reading, added when present and convertible.
+    extras: tuple[tuple[str, str, Callable[[Any], Any]], ...] = ()
+
+
+def _bool(value: Any) -> bool:
+    return bool(value)
+
+
+DETECTOR_FIELDS = (
+    DetectorField(DeviceKind.SMOKE_DETECTOR, "smoke_state", types.SMOKE_ALARM, _state_of,
+                  (("concentration", "concentration", _number),)),
+    DetectorField(DeviceKind.GAS_DETECTOR, "gas_state", types.GAS_ALARM, _state_of,
+                  (("lel_percent", "lel_percent", _number),)),
+    DetectorField(DeviceKind.WATER_METER, "total_m3", types.WATER_READING, _reading, (("leak", "leak", _bool),)),
+    DetectorField(DeviceKind.PARKING_SENSOR, "parking_state", types.SPACE_OCCUPANCY, _occupancy),
+)
+
+
+def _readings(kind: str, data: dict[str, Any]) -> list[tuple[str, dict]]:
     found: list[tuple[str, dict]] = []
-    if kind == DeviceKind.SMOKE_DETECTOR and "smoke_state" in data:
-        found.append((types.SMOKE_ALARM, {"state": _alarm_state(data["smoke_state"]),
-                                          **({"concentration": data["concentration"]}
-                                             if _number(data.get("concentration")) is not None else {})}))
-    if kind == DeviceKind.GAS_DETECTOR and "gas_state" in data:
-        found.append((types.GAS_ALARM, {"state": _alarm_state(data["gas_state"]),
-                                        **({"lel_percent": data["lel_percent"]}
-                                           if _number(data.get("lel_percent")) is not None else {})}))
-    if kind == DeviceKind.WATER_METER and _number(data.get("total_m3")) is not None:
-        found.append((types.WATER_READING, {"m3": data["total_m3"],
-                                            **({"leak": bool(data["leak"])} if "leak" in data else {})}))
-    if kind == DeviceKind.PARKING_SENSOR and data.get("parking_state") in (0, 1):
-        found.append((types.SPACE_OCCUPANCY, {"occupied": data["parking_state"] == 1}))
+    for d in DETECTOR_FIELDS:
+        payload = d.read(data[d.field]) if d.kind == kind and d.field in data else None
+        if payload is None:
+            continue
+        for field, key, convert in d.extras:
+            value = convert(data[field]) if field in data else None
+            if value is not None:
+                payload[key] = value
+        found.append((d.event_type, payload))
     telemetry = {name: data[key] for key, name in TELEMETRY_FIELDS.items() if _number(data.get(key)) is not None}
     if telemetry:
         found.append((types.TELEMETRY, telemetry))
+    return found
+
+
+def parse(request: PushRequest) -> Parsed:
+    report = read_report(request.route.get("platform", ""), request.body)
+    at = from_epoch(report.timestamp / MS_PER_S, field_name="timestamp")
+    found = _readings(request.device.kind, report.data)
     if not found:
-        raise AdapterError(f"payload has no field Linli reads for a {kind}")
+        raise AdapterError(f"{report.form.data_field} has no field Linli reads for a {request.device.kind}")
+    base_id = f"nb:{report.timestamp}{report.form.id_mark}"
     return Parsed([incoming(request.device, t, f"{base_id}:{t}", at, p) for t, p in found])
 
 

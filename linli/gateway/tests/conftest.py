@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
 
 from linli.devices import services as devices
 from linli.devices.directory import DeviceDirectory
@@ -65,3 +68,18 @@ def provision(district):
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     return settings.MEDIA_ROOT
+
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def fixture_bytes(name: str) -> bytes:
+    """A vendor sample from `fixtures/` (see its README for where each format is documented)."""
+    return (FIXTURES / name).read_bytes()
+
+
+def tiny_jpeg(size: tuple[int, int] = (16, 12)) -> bytes:
+    """A real baseline JPEG (SOI … EOI) any viewer opens."""
+    out = io.BytesIO()
+    Image.new("RGB", size, (90, 120, 150)).save(out, "JPEG", quality=50)
+    return out.getvalue()

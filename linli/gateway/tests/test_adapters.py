@@ -8,9 +8,11 @@ import json
 import pytest
 
 from linli.devices.adapters import alarm_info_plate, hik_isapi, linli_json, nbiot_webhook
-from linli.devices.adapters.base import AdapterError, PushRequest
+from linli.devices.adapters.base import AdapterError, PushRequest, read_json
+from linli.devices.adapters.pictures import NOT_A_PICTURE, TRUNCATED, UNREADABLE, picture_problem
 from linli.devices.directory import DeviceRef
 from linli.events import types
+from linli.gateway.tests.conftest import tiny_jpeg
 from linli.gateway.tests.test_alarm_info_plate import plate_read
 from linli.gateway.tests.test_hik_isapi import ACCESS_JSON, alert_xml
 
@@ -52,14 +54,15 @@ def test_isapi_multipart_without_an_alert_part_is_refused():
         hik_isapi.parse(push(body, content_type="multipart/form-data; boundary=b"))
 
 
-def test_alarm_info_plate_maps_colours_and_rejects_bad_base64():
+def test_alarm_info_plate_maps_colours_and_flags_bad_base64_without_losing_the_read():
     message = alarm_info_plate.parse(push(json.dumps(plate_read(colour=5)).encode(), ref(
         "lpr_camera", "alarm_info_plate"))).messages[0]
-    assert message.payload["colour"] == "green" and message.message_id == "plate:90813"
+    assert message.payload["colour"] == "green" and message.message_id.startswith("plate:90813:")
     bad = plate_read()
     bad["AlarmInfoPlate"]["result"]["PlateResult"]["imageFile"] = "***"
-    with pytest.raises(AdapterError, match="imageFile: not valid base64"):
-        alarm_info_plate.parse(push(json.dumps(bad).encode()))
+    parsed = alarm_info_plate.parse(push(json.dumps(bad).encode()))
+    assert parsed.files == [] and parsed.messages[0].payload["plate"] == "鲁VF0050"
+    assert parsed.messages[0].evidence == [{"kind": "image", "field": "imageFile", "problem": "not_base64"}]
 
 
 def test_linli_json_names_the_failing_item_in_a_list():
@@ -74,8 +77,35 @@ def test_nbiot_signature_depends_on_nonce_secret_and_body():
     assert signature != nbiot_webhook.sign("s", "n", b"{ }")
 
 
-def test_nbiot_envelope_needs_a_data_report_with_imei_and_ms_timestamp():
+def test_nbiot_report_needs_a_read_message_type_a_known_product_an_imei_and_ms_timestamp(monkeypatch):
+    monkeypatch.setenv("LINLI_NBIOT_PRODUCTS_CTWING", "15012345")
     with pytest.raises(AdapterError, match="messageType"):
-        nbiot_webhook.read_envelope(b'{"messageType": "deviceOnline"}')
+        nbiot_webhook.read_report("ctwing", b'{"messageType": "deviceOnline"}')
+    with pytest.raises(AdapterError, match="productId 1501: not a product configured for ctwing"):
+        nbiot_webhook.read_report("ctwing", b'{"messageType": "dataReport", "productId": "1501", "IMEI": "1"}')
     with pytest.raises(AdapterError, match="timestamp"):
-        nbiot_webhook.read_envelope(b'{"messageType": "dataReport", "IMEI": "1", "payload": {}}')
+        nbiot_webhook.read_report("ctwing", b'{"messageType": "dataReport", "productId": 15012345, "IMEI": "1", '
+                                            b'"payload": {}}')
+
+
+def test_bodies_are_read_in_their_declared_charset_and_bounded_in_depth():
+    assert read_json("{\"plate\": \"鲁VF0050\"}".encode("gbk"), charset="GB2312") == {"plate": "鲁VF0050"}
+    assert read_json(b"\xef\xbb\xbf[1]") == [1]  # a byte-order mark before UTF-8
+    assert isinstance(read_json(b"[" * 32 + b"]" * 32), list)  # 32 levels are allowed
+    for data, reason in ((b"[" * 33 + b"]" * 33, "nested deeper than 32 levels"),
+                         (b"[" * 100_000 + b"]" * 100_000, "nested deeper than 32 levels"),
+                         (b"\xbe\xa9", "not valid UTF-8 text"), (b"{", "not valid JSON")):
+        with pytest.raises(AdapterError, match=reason):
+            read_json(data)
+    with pytest.raises(AdapterError, match="charset base64 is unknown"):
+        read_json(b"[]", charset="base64")
+
+
+def test_a_picture_is_checked_by_its_markers_and_header_only():
+    jpeg = tiny_jpeg()
+    assert picture_problem(jpeg) == (None, "jpg")
+    assert picture_problem(jpeg + b"\x00" * 16) == (None, "jpg")  # padding after the end marker
+    assert picture_problem(jpeg[:-2]) == (TRUNCATED, "jpg")
+    assert picture_problem(jpeg, declared_length=len(jpeg) + 1) == (TRUNCATED, "jpg")
+    assert picture_problem(jpeg[:3] + b"\x00" * 40 + b"\xff\xd9") == (UNREADABLE, "jpg")
+    assert picture_problem(b"GIF89a") == (NOT_A_PICTURE, "")

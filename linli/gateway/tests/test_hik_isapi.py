@@ -8,7 +8,7 @@ import pytest
 
 from linli.events import types
 from linli.events.models import DeadLetter, Event
-from linli.gateway.tests.conftest import run_gateway
+from linli.gateway.tests.conftest import fixture_bytes, run_gateway, tiny_jpeg
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -131,3 +131,86 @@ def test_an_unusable_alert_is_a_dead_letter_and_a_400(provision, body, reason):
     assert status == 400 and reason in answer["error"]
     assert reason in DeadLetter.objects.get(source="http:hik_isapi").reason
     assert not Event.objects.filter(device=cam.device).exists()
+
+
+# --- the vendor's format, read as documented (fixtures/README.md) ------------------------------
+
+MULTIPART = "multipart/form-data; boundary=MIME_boundary"
+
+
+def _stored(dev, body: bytes, content_type: str) -> tuple[int, dict]:
+    async def scenario(h):
+        response = await _post(h, dev, body, content_type)
+        return response.status, await response.json()
+
+    return run_gateway(scenario)
+
+
+def _with_picture(picture: bytes) -> bytes:
+    """The documented access-event multipart with its picture part replaced."""
+    body = fixture_bytes("hik_isapi_access.multipart")
+    head, _, rest = body.partition(b"Content-Type: image/jpeg\r\n")
+    _, _, tail = rest.partition(b"\r\n--MIME_boundary--")
+    return head + b"Content-Type: image/jpeg\r\n\r\n" + picture + b"\r\n--MIME_boundary--" + tail
+
+
+def test_the_documented_access_multipart_is_a_pass_with_its_picture(provision, media_root):
+    door = provision("door-hik-isapi", "DS-K1T-FX")
+
+    assert _stored(door, fixture_bytes("hik_isapi_access.multipart"), MULTIPART) == (
+        200, {"stored": 1, "duplicates": 0})
+    event = Event.objects.get(device=door.device)
+    assert event.type == types.DOOR_ACCESS and event.payload["credential_ref"] == "R-1024"
+    [picture] = event.evidence
+    assert picture["kind"] == "image" and "problem" not in picture
+    assert (media_root / picture["ref"]).read_bytes()[:2] == b"\xff\xd8"
+
+
+def test_a_truncated_jpeg_part_is_kept_and_flagged(provision, media_root):
+    door = provision("door-hik-isapi", "DS-K1T-TR")
+    cut = tiny_jpeg()[:-40]
+
+    assert _stored(door, _with_picture(cut), MULTIPART)[0] == 200
+    [picture] = Event.objects.get(device=door.device).evidence
+    assert picture["problem"] == "truncated" and (media_root / picture["ref"]).read_bytes() == cut
+
+
+def test_a_picture_part_that_is_no_picture_is_flagged_and_not_kept(provision, media_root):
+    door = provision("door-hik-isapi", "DS-K1T-NP")
+
+    assert _stored(door, _with_picture(b"<html>502 Bad Gateway</html>"), MULTIPART)[0] == 200
+    [picture] = Event.objects.get(device=door.device).evidence
+    assert picture == {"kind": "image", "field": "Picture", "problem": "not_a_picture"}
+
+
+def test_an_xml_alert_in_gb2312_is_read_right(provision):
+    cam = provision("lpr-hik-isapi", "HIK-GB")
+    xml = fixture_bytes("hik_isapi_anpr.xml").decode().replace('encoding="UTF-8"', 'encoding="GB2312"')
+
+    assert _stored(cam, xml.encode("gb2312"), "application/xml")[0] == 200
+    assert Event.objects.get(device=cam.device).payload["plate"] == "鲁B12345"
+
+
+def test_two_cars_read_in_the_same_second_are_two_reads(provision):
+    cam = provision("lpr-hik-isapi", "HIK-2CARS")
+    first = fixture_bytes("hik_isapi_anpr.xml")
+    second = first.decode().replace("鲁B12345", "鲁B54321").encode()
+
+    async def scenario(h):
+        return [(await _post(h, cam, body, "application/xml")).status for body in (first, second, first)]
+
+    assert run_gateway(scenario) == [200, 200, 200]
+    assert Event.objects.filter(device=cam.device).count() == 2
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    (b'{"EventNotificationAlert": ' + b"[" * 50_000 + b"]" * 50_000 + b"}", "application/json"),
+    (b"<EventNotificationAlert>" + b"<a>" * 5_000 + b"</a>" * 5_000 + b"</EventNotificationAlert>",
+     "application/xml"),
+])
+def test_an_alert_nested_too_deep_is_a_dead_letter_naming_the_nesting(provision, body, content_type):
+    cam = provision("ip-camera", "DS-2CD-DEEP")
+
+    status, answer = _stored(cam, body, content_type)
+    assert status == 400 and "nested deeper than" in answer["error"]
+    assert "nested deeper than" in DeadLetter.objects.get(source="http:hik_isapi").reason

@@ -53,6 +53,12 @@ async def _count_events(device) -> int:
     (b'{"message_id": "x", "type": "device.heartbeat", "at": "2026-03-01T08:00:00"}', "time needs a UTC offset"),
     (b'{"type": "device.heartbeat", "at": "2026-03-01T08:00:00+08:00"}', "message_id"),
     (b'{"message_id": "x", "type": "device.heartbeat", "at": "2026-03-01T08:00:00Z", "payload": [1]}', "payload"),
+    # Deep enough to exhaust the parser's recursion, and merely deeper than any device message needs.
+    (b"[" * 100_000 + b"]" * 100_000, "body is nested deeper than 32 levels"),
+    (b'{"message_id": "x", "type": "device.heartbeat", "at": "2026-03-01T08:00:00Z", "payload": '
+     + b'{"a": ' * 40 + b"1" + b"}" * 41, "body is nested deeper than 32 levels"),
+    (b'{"message_id": "x", "type": "device.heartbeat", "at": "2026-03-01T08:00:00Z", "payload": "\xff"}',
+     "body is not valid UTF-8 text"),
 ])
 def test_a_malformed_message_is_a_dead_letter_and_a_4xx_naming_the_problem(provision, body, reason):
     cam = provision("elevator-ai-camera", "EAI-2")

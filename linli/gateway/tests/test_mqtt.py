@@ -121,6 +121,15 @@ def test_an_event_needs_a_known_type_an_id_and_an_aware_time():
             build_incoming(_Ref(), "event", raw, now=now)
 
 
+def test_a_payload_nested_too_deep_is_rejected_naming_the_nesting():
+    # Deep enough to exhaust the parser's recursion, and merely deeper than any device message needs.
+    for raw in (b"[" * 100_000 + b"]" * 100_000, b'{"payload": ' + b"[" * 40 + b"]" * 40 + b"}"):
+        with pytest.raises(Rejected) as rejected:
+            build_incoming(_Ref(), "event", raw, now=timezone.now())
+        assert rejected.value.reason == "malformed JSON"
+        assert rejected.value.detail == "payload is nested deeper than 32 levels"
+
+
 def test_a_last_will_and_an_ack_become_events():
     now = timezone.now()
     will = build_incoming(_Ref(), "status", b'{"online": false}', now=now)

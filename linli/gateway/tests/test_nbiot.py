@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from linli.devices.adapters import nbiot_webhook
 from linli.events import types
 from linli.events.models import DeadLetter, Event, Lane
-from linli.gateway.tests.conftest import run_gateway
+from linli.gateway.tests.conftest import fixture_bytes, run_gateway
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -20,6 +21,7 @@ IMEI = "869975031234567"
 @pytest.fixture(autouse=True)
 def _platform_secret(monkeypatch):
     monkeypatch.setenv("LINLI_NBIOT_SECRET_CTWING", SECRET)
+    monkeypatch.setenv("LINLI_NBIOT_PRODUCTS_CTWING", "15012345, 15045240")
 
 
 def report(payload: dict, *, imei=IMEI, timestamp=1772323200123) -> bytes:
@@ -111,3 +113,83 @@ def test_a_repeated_report_is_stored_once(provision):
 
     assert run_gateway(scenario) == {"stored": 0, "duplicates": 1}
     assert Event.objects.filter(device=dev.device).count() == 1
+
+
+# --- CTWing's formats, read as documented (fixtures/README.md) ----------------------------------
+
+def _pushed(body: bytes, platform: str = "ctwing") -> tuple[int, dict]:
+    async def scenario(h):
+        response = await _post(h, body, _signed(body), platform)
+        return response.status, await response.json()
+
+    return run_gateway(scenario)
+
+
+def _documented(name: str, **changes) -> bytes:
+    return json.dumps({**json.loads(fixture_bytes(name)), **changes}).encode()
+
+
+@pytest.mark.parametrize(("name", "event_type", "expected"), [
+    ("ctwing_data_report.json", types.SMOKE_ALARM, {"state": "alarm", "concentration": 12.5}),
+    ("ctwing_transparent.json", types.SMOKE_ALARM, {"state": "clear"}),
+    ("ctwing_event_report.json", types.TELEMETRY, {"battery_v": 2.9, "battery_pct": 9}),
+])
+def test_each_documented_ctwing_form_is_read(provision, name, event_type, expected):
+    smoke = provision("smoke-nbiot", IMEI)
+
+    assert _pushed(fixture_bytes(name))[0] == 200
+    assert Event.objects.get(device=smoke.device, type=event_type).payload == expected
+
+
+def test_an_object_model_report_with_service_data_is_read(provision):
+    gas = provision("gas-nbiot", IMEI)
+    body = _documented("ctwing_data_report.json", payload={"serviceId": "notification",
+                                                           "serviceData": {"gas_state": 1, "lel_percent": 25}})
+
+    assert _pushed(body)[0] == 200
+    assert Event.objects.get(device=gas.device, type=types.GAS_ALARM).payload == {"state": "alarm",
+                                                                                  "lel_percent": 25}
+
+
+@pytest.mark.parametrize(("changes", "reason"), [
+    ({"productId": "19999999"}, "productId 19999999: not a product configured for ctwing"),
+    ({"payload": {"APPdata": "not base64!"}}, "payload.APPdata is not valid base64"),
+    ({"payload": {"APPdata": base64.b64encode(b"\x01\x02binary").decode()}}, "payload.APPdata is not valid JSON"),
+    ({"messageType": "deviceOnlineOfflineReport", "eventType": 1}, "messageType deviceOnlineOfflineReport"),
+])
+def test_a_report_linli_cannot_use_is_a_dead_letter_naming_why(provision, changes, reason):
+    smoke = provision("smoke-nbiot", IMEI)
+
+    status, answer = _pushed(_documented("ctwing_transparent.json", **changes))
+    assert status == 400 and reason in answer["error"]
+    assert reason in DeadLetter.objects.filter(source="http:nbiot_webhook").latest("id").reason
+    assert not Event.objects.filter(device=smoke.device).exists()
+
+
+def test_without_configured_products_every_report_is_refused(provision, monkeypatch):
+    provision("smoke-nbiot", IMEI)
+    monkeypatch.delenv("LINLI_NBIOT_PRODUCTS_CTWING")
+
+    status, answer = _pushed(fixture_bytes("ctwing_data_report.json"))
+    assert status == 400 and "LINLI_NBIOT_PRODUCTS_CTWING" in answer["error"]
+
+
+@pytest.mark.parametrize("nesting", [
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"a": ' * 50_000 + b"1" + b"}" * 50_000,
+])
+def test_a_signed_push_nested_to_exhaust_recursion_is_a_dead_letter_not_a_500(provision, nesting):
+    provision("smoke-nbiot", IMEI)
+    body = b'{"messageType": "dataReport", "IMEI": "' + IMEI.encode() + b'", "payload": ' + nesting + b"}"
+
+    status, answer = _pushed(body)
+    assert status == 400 and "nested deeper than" in answer["error"]
+    assert "nested deeper than" in DeadLetter.objects.filter(source="http:nbiot_webhook").latest("id").reason
+
+
+def test_a_transparent_payload_nested_too_deep_is_a_dead_letter(provision):
+    provision("smoke-nbiot", IMEI)
+    inner = base64.b64encode(b"[" * 10_000 + b"]" * 10_000).decode()
+
+    status, answer = _pushed(_documented("ctwing_transparent.json", payload={"APPdata": inner}))
+    assert status == 400 and "payload.APPdata is nested deeper than" in answer["error"]

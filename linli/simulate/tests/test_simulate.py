@@ -22,8 +22,8 @@ from linli.events.models import DeadLetter, Event
 from linli.events.writer import EventWriter
 from linli.gateway.http import build_app
 from linli.gateway.mqtt import MqttIngress, MqttSettings
-from linli.simulate.command import NBIOT_SECRET_ENV
-from linli.simulate.fleet import load_fleet, provision
+from linli.simulate.command import NBIOT_PRODUCTS_ENV, NBIOT_SECRET_ENV
+from linli.simulate.fleet import NBIOT_PRODUCT, load_fleet, provision
 from linli.simulate.runner import Burst, Options, Simulator
 from linli.simulate.traffic import HTTP, MQTT
 
@@ -83,6 +83,7 @@ async def _serve(options: Options, simulator_fleet, broker_port: int) -> Simulat
 
 def test_every_device_kind_is_heard_and_broken_messages_become_dead_letters(fleet, tmp_path, monkeypatch):
     monkeypatch.setenv(NBIOT_SECRET_ENV, "test-nbiot-secret")
+    monkeypatch.setenv(NBIOT_PRODUCTS_ENV, NBIOT_PRODUCT)
     with running_broker(tmp_path / "broker") as broker:
         options = Options(mqtt_host=LOOPBACK, mqtt_port=broker.port, nbiot_secret="test-nbiot-secret", rate=60,
                           duration=3.0, malformed=0.15, duplicates=0.15, incident_every_s=1.0, images=0.5,
