@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -63,6 +63,13 @@ class ExportList:
             args = _audit_window(args)
         qs = self.select(user, **args)
         return qs.select_related(*self.related) if self.related else qs
+
+    def check_references(self, user: Any, filters: Mapping[str, Any]) -> None:
+        """Each filter naming a record is read through that record's scoped selector: one outside the
+        user's scope (or none at all) raises NotFound, a 404 like everywhere else, not an empty sheet."""
+        for name, value in filters.items():
+            if name in REFERENCE_FILTERS:
+                REFERENCE_FILTERS[name](user, value)
 
     def recorded_filters(self, filters: Mapping[str, Any]) -> dict[str, Any]:
         """Filters as written to the audit log: a searched ID or phone number only masked."""
@@ -129,10 +136,27 @@ def _json_text(value: Any) -> str:
     return scrub(json.dumps(value, ensure_ascii=False, sort_keys=True)) if value else ""
 
 
+# Filters that name one record, and the scoped selector that reads it for a user.
+REFERENCE_FILTERS: dict[str, Callable[[Any, int], Any]] = {
+    "compound_id": places.compound,
+    "building_id": places.building,
+    "unit_id": places.unit,
+    "house_id": places.house,
+    "community_id": places.region,
+    "region_id": places.region,
+    "property_company_id": people.organisation,
+    "person_id": people.person,
+    "owner_id": people.person,
+}
+
 EXPORT_LISTS: dict[str, ExportList] = {}
 
 
 def _register(export: ExportList) -> None:
+    unchecked = [f for f, kind in export.filters.items() if kind is int and f.endswith("_id")
+                 and f not in REFERENCE_FILTERS]
+    if unchecked:
+        raise ImproperlyConfigured(f"export {export.name}: no scoped selector for {unchecked}")
     EXPORT_LISTS[export.name] = export
 
 

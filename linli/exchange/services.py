@@ -161,6 +161,7 @@ def export_list(*, actor: Any, name: str, params: Mapping[str, Any]) -> ExportFi
     if not may_export(actor, export):
         raise Forbidden(_("无权导出含个人信息的列表"))
     filters = export.parse_filters(params)
+    export.check_references(actor, filters)
     per_compound: Counter[int | None] = Counter()
 
     def rows() -> Iterator[list[Any]]:

@@ -130,8 +130,8 @@ def export_download(request: HttpRequest) -> HttpResponse:
     name = request.GET.get("list", "")
     try:
         export = services.export_list(actor=request.user, name=name, params=request.GET)
-    except NotFound as exc:
-        raise Http404(_("没有这个列表")) from exc
+    except NotFound as exc:  # no such list, or a filter naming a record outside the user's scope
+        raise Http404(_("没有这个列表") if exc.what == "export list" else str(exc)) from exc
     except Forbidden as exc:
         raise PermissionDenied(str(exc)) from exc
     except ValidationError as exc:

@@ -59,6 +59,11 @@ def test_no_role_imports_into_or_exports_from_the_other_side(district, tag):
                 response = api.get(f"/api/exchange/exports/{name}", params)
                 if response.status_code == 403:
                     continue
+                if params and EXPORT_LISTS[name].filters.get("compound_id"):
+                    # Naming the other side's compound is naming a record out of scope: 404, no sheet.
+                    if response.status_code != 404:
+                        failures.append(f"{role}_{tag} export {name} {params}: {response.status_code}")
+                    continue
                 if response.status_code != 200:
                     failures.append(f"{role}_{tag} export {name} {params}: {response.status_code}")
                     continue
