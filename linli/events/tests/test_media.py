@@ -89,7 +89,7 @@ def test_the_adapters_file_pictures_under_the_local_date_of_the_event():
         message, file = parsed.messages[0], parsed.files[0]
         local = message.at.astimezone(dt.timezone(dt.timedelta(hours=8)))
         assert file.relpath.startswith(f"events/{local:%Y/%m/%d}/")
-        assert message.evidence == [{"kind": "image", "ref": file.relpath}]
+        assert [(e["kind"], e["ref"]) for e in message.evidence] == [("image", file.relpath)]
 
 
 # The evidence download
