@@ -135,14 +135,19 @@ def _nested_deeper(value: Any, limit: int) -> bool:
     return False
 
 
+# Some camera firmware sends URL-safe base64 with "." for padding ("-_." for "+/=").
+_URL_SAFE = str.maketrans("-_.", "+/=")
+
+
 def read_base64(value: str, *, what: str) -> bytes:
-    """Base64 text as bytes; line breaks some firmware wraps it with are allowed, anything else is not."""
+    """Base64 text as bytes. Line breaks some firmware wraps it with, and the URL-safe alphabet,
+    are read too; anything else outside the alphabet is refused, never skipped."""
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         pass
     try:
-        return base64.b64decode("".join(value.split()), validate=True)
+        return base64.b64decode("".join(value.split()).translate(_URL_SAFE), validate=True)
     except (binascii.Error, ValueError) as exc:
         raise AdapterError(f"{what} is not valid base64") from exc
 

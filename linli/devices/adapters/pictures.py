@@ -65,4 +65,6 @@ def base64_picture_evidence(encoded: str, *, at: dt.datetime, field: str,
         data = read_base64(encoded, what=field)
     except AdapterError:
         return {"kind": "image", "field": field, "problem": NOT_BASE64}, None
+    if declared_length == len(encoded):
+        declared_length = None  # some OEM firmware declares the length of the base64 text, not of the picture
     return picture_evidence(data, at=at, field=field, declared_length=declared_length)

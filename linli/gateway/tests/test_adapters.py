@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 
@@ -9,7 +10,13 @@ import pytest
 
 from linli.devices.adapters import alarm_info_plate, hik_isapi, linli_json, nbiot_webhook
 from linli.devices.adapters.base import AdapterError, PushRequest, read_json
-from linli.devices.adapters.pictures import NOT_A_PICTURE, TRUNCATED, UNREADABLE, picture_problem
+from linli.devices.adapters.pictures import (
+    NOT_A_PICTURE,
+    TRUNCATED,
+    UNREADABLE,
+    base64_picture_evidence,
+    picture_problem,
+)
 from linli.devices.directory import DeviceRef
 from linli.events import types
 from linli.gateway.tests.conftest import tiny_jpeg
@@ -99,6 +106,19 @@ def test_bodies_are_read_in_their_declared_charset_and_bounded_in_depth():
             read_json(data)
     with pytest.raises(AdapterError, match="charset base64 is unknown"):
         read_json(b"[]", charset="base64")
+
+
+def test_pictures_in_base64_are_read_as_firmware_sends_them():
+    jpeg, at = tiny_jpeg(), dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    text = base64.b64encode(jpeg).decode()
+    for encoded, declared in ((text, len(jpeg)),  # the picture's length (Vzenith)
+                              (text, len(text)),  # the text's length (some OEM firmware)
+                              ("\n".join(text[i:i + 76] for i in range(0, len(text), 76)), None),  # wrapped
+                              (base64.urlsafe_b64encode(jpeg).decode().replace("=", "."), None)):  # URL-safe
+        entry, file = base64_picture_evidence(encoded, at=at, field="imageFile", declared_length=declared)
+        assert "problem" not in entry and file.data == jpeg
+    entry, file = base64_picture_evidence(text[:-8], at=at, field="imageFile", declared_length=len(jpeg))
+    assert entry["problem"] == TRUNCATED
 
 
 def test_a_picture_is_checked_by_its_markers_and_header_only():
