@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
+from email.utils import collapse_rfc2231_value
 from typing import Any
 
 from linli.devices.adapters.base import (
@@ -67,8 +68,8 @@ def _multipart(body: bytes, content_type: str) -> tuple[dict[str, Any], list[tup
         data = part.get_payload(decode=True) or b""
         kind = part.get_content_type()
         if kind.startswith("image/"):
-            name = part.get_param("name", header="content-disposition") or "picture"
-            pictures.append((str(name)[:PICTURE_FIELD_MAX], data))
+            name = collapse_rfc2231_value(part.get_param("name", "picture", header="content-disposition"))
+            pictures.append((name[:PICTURE_FIELD_MAX] or "picture", data))
         elif alert is None and (kind in ("application/xml", "text/xml", "application/json", "text/plain")):
             alert = _alert(data, part.get_content_charset(), what=f"{ROOT} part")
     if alert is None:
