@@ -186,7 +186,7 @@ async def nbiot_push(request: web.Request) -> web.Response:
         body = await _read(request)
         try:
             nbiot_webhook.verify_signature(platform, request.headers, body)
-            imei = nbiot_webhook.read_report(platform, body).imei
+            imei = nbiot_webhook.read_report(platform, body, charset_of(request.headers.get("Content-Type", ""))).imei
         except nbiot_webhook.SignatureError as exc:
             raise Refusal(401, exc.reason) from exc
         except AdapterError as exc:

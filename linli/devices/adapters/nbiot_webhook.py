@@ -27,6 +27,7 @@ from linli.devices.adapters.base import (
     AdapterError,
     Parsed,
     PushRequest,
+    charset_of,
     from_epoch,
     incoming,
     read_base64,
@@ -101,9 +102,9 @@ class Report:
     data: dict[str, Any]
 
 
-def read_report(platform: str, body: bytes) -> Report:
+def read_report(platform: str, body: bytes, charset: str | None = None) -> Report:
     """The push read far enough to know the device (by IMEI); every refusal names its field."""
-    envelope = read_json(body)
+    envelope = read_json(body, charset=charset)
     if not isinstance(envelope, dict):
         raise AdapterError("body: expected a JSON object")
     message_type = envelope.get("messageType")
@@ -207,7 +208,8 @@ def _readings(kind: str, data: dict[str, Any]) -> list[tuple[str, dict]]:
 
 
 def parse(request: PushRequest) -> Parsed:
-    report = read_report(request.route.get("platform", ""), request.body)
+    report = read_report(request.route.get("platform", ""), request.body,
+                         charset_of(request.headers.get("Content-Type", "")))
     at = from_epoch(report.timestamp / MS_PER_S, field_name="timestamp")
     found = _readings(request.device.kind, report.data)
     if not found:

@@ -141,6 +141,19 @@ def test_each_documented_ctwing_form_is_read(provision, name, event_type, expect
     assert Event.objects.get(device=smoke.device, type=event_type).payload == expected
 
 
+def test_a_report_in_a_declared_chinese_charset_is_read(provision):
+    smoke = provision("smoke-nbiot", IMEI)
+    body = json.dumps({**json.loads(fixture_bytes("ctwing_data_report.json")), "deviceType": "烟感"},
+                      ensure_ascii=False).encode("gbk")
+
+    async def scenario(h):
+        headers = {**_signed(body), "Content-Type": "application/json; charset=GBK"}
+        return (await _post(h, body, headers)).status
+
+    assert run_gateway(scenario) == 200
+    assert Event.objects.filter(device=smoke.device, type=types.SMOKE_ALARM).exists()
+
+
 def test_an_object_model_report_with_service_data_is_read(provision):
     gas = provision("gas-nbiot", IMEI)
     body = _documented("ctwing_data_report.json", payload={"serviceId": "notification",
