@@ -28,7 +28,14 @@ from django.db import InterfaceError, OperationalError, close_old_connections
 from django.utils import timezone
 
 from linli.devices.adapters.base import AdapterError, read_json
-from linli.devices.mosquitto import DEFAULT_PORT, GATEWAY_USERNAME, LOOPBACK, TOPIC_ROOT, gateway_password
+from linli.devices.mosquitto import (
+    DEFAULT_PORT,
+    GATEWAY_USERNAME,
+    LOOPBACK,
+    TOPIC_ROOT,
+    gateway_password,
+    gateway_replica_username,
+)
 from linli.events import types
 from linli.events.pipeline import Incoming, dead_letters, store
 from linli.events.writer import EventWriter
@@ -58,6 +65,11 @@ BATCHES_IN_FLIGHT = 4  # batches being stored at once: the next is parsed while 
 DIRECTORY_TTL_S = 30.0  # a disabled device stops being accepted within this long
 PUBLISH_TIMEOUT_S = 10.0
 HOST_ENV = "LINLI_MQTT_HOST"  # set it to turn the MQTT ingress on
+# This host's first gateway replica: its processes log in as `linli-gateway-<first + worker>`.
+# Gateways on several hosts each need their own range (see docs/mqtt.md).
+REPLICA_ENV = "LINLI_MQTT_REPLICA"
+# No longer read: the broker names every session after its account (use_username_as_clientid).
+# `linli gateway --workers` still sets it in each worker (linli/gateway/supervisor.py).
 CLIENT_ID_ENV = "LINLI_MQTT_CLIENT_ID"
 SHARED_ENV = "LINLI_MQTT_SHARED"  # 1: share the load with other gateway replicas; 0: do not; unset: if --workers > 1
 # The database is away (restart, network): worth waiting for. Anything else is about the message.
@@ -73,7 +85,9 @@ class MqttSettings:
     port: int = DEFAULT_PORT
     username: str = GATEWAY_USERNAME
     password: str = ""
-    # Stable per replica, so a restarted gateway resumes its session and gets what it had not acked.
+    # The session is the account's: the broker replaces whatever id we send by the username
+    # (use_username_as_clientid), so a restarted gateway resumes its session and gets what it
+    # had not acked, and no device can claim it. Empty: the username, which is what we send.
     client_id: str = ""
     tls_ca: str | None = None
     # Split the load with other gateways ($share). Mosquitto 2.0 does not keep shared
@@ -83,12 +97,13 @@ class MqttSettings:
     shared: bool = True
 
     @classmethod
-    def from_env(cls, *, replicas: int = 1) -> MqttSettings:
+    def from_env(cls, *, worker: int = 0, replicas: int = 1) -> MqttSettings:
+        """Worker `worker` of `replicas` gateway processes on this host (`--workers`)."""
         shared = os.environ.get(SHARED_ENV, "")
+        username = gateway_username(worker=worker, workers=replicas)
         return cls(host=os.environ.get(HOST_ENV, LOOPBACK),
                    port=int(os.environ.get("LINLI_MQTT_PORT", str(DEFAULT_PORT))),
-                   password=gateway_password(),
-                   client_id=os.environ.get(CLIENT_ID_ENV) or default_client_id(),
+                   username=username, password=gateway_password(), client_id=username,
                    tls_ca=os.environ.get("LINLI_MQTT_TLS_CA") or None,
                    shared=shared == "1" if shared in ("0", "1") else replicas > 1)
 
@@ -97,7 +112,22 @@ class MqttSettings:
         return SHARED_UP_FILTER if self.shared else UP_FILTER
 
 
+def gateway_username(*, worker: int = 0, workers: int = 1) -> str:
+    """The broker account of this gateway process, which is also its client id and its session.
+
+    A lone gateway is `linli-gateway`; the workers of `--workers N`, or any process on a host
+    with LINLI_MQTT_REPLICA set, are `linli-gateway-<LINLI_MQTT_REPLICA + worker>`, so no two
+    gateway processes share a session (two would disconnect each other in turn)."""
+    first = os.environ.get(REPLICA_ENV, "").strip()
+    if not first and workers <= 1:
+        return GATEWAY_USERNAME
+    if first and not first.isdigit():
+        raise ValueError(f"{REPLICA_ENV} must be a replica number (0, 1, …), not {first!r}")
+    return gateway_replica_username(int(first or 0) + worker)
+
+
 def default_client_id() -> str:
+    """The id gateways sent before the broker named sessions after accounts; only the supervisor uses it."""
     return f"linli-gateway-{socket.gethostname()}"
 
 
@@ -253,7 +283,9 @@ class MqttIngress:
     async def start(self) -> None:
         """Connect in the background (and reconnect whenever the broker goes away)."""
         loop = asyncio.get_running_loop()
-        client_id = self.settings.client_id or f"linli-gateway-{uuid.uuid4().hex[:12]}"
+        # The broker keeps the session under our username whatever we send; sending it makes
+        # its log and ours name the same session.
+        client_id = self.settings.client_id or self.settings.username
         # A persistent session: after a gateway restart the broker hands over what we had not acknowledged.
         self._client = MqttClient(client_id=client_id, username=self.settings.username,
                                   password=self.settings.password, keepalive_s=KEEPALIVE_S, clean_start=False,
@@ -457,7 +489,7 @@ async def start_mqtt_ingress(context: GatewayContext) -> Callable[[], Awaitable[
     if not os.environ.get(HOST_ENV):
         log.info("mqtt: %s not set, MQTT ingress off (HTTP push only)", HOST_ENV)
         return _nothing_to_stop
-    settings = MqttSettings.from_env(replicas=getattr(context, "workers", 1))
+    settings = MqttSettings.from_env(worker=getattr(context, "worker", 0), replicas=getattr(context, "workers", 1))
     ingress = MqttIngress(writer=context.writer, settings=settings, directory=context.directory)
     await ingress.start()
     context.mqtt = ingress  # so automations and the console can send commands

@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 
 from linli.core.errors import Conflict
 from linli.core.tests.apiclient import ApiClient
-from linli.devices import catalogue, credentials, mosquitto
+from linli.devices import catalogue, codes, credentials, mosquitto
 from linli.devices import services as devices
 from linli.devices.models import CredentialKind, Device, DeviceCredential, DeviceType, Lifecycle
 from linli.devices.tests.test_mosquitto import GATEWAY_SECRET, QUIET_S, WAIT_S, Peer, running_broker
 
 GATEWAY = mosquitto.GATEWAY_USERNAME
+GATEWAYS = list(mosquitto.GATEWAY_USERNAMES)  # the lone gateway's account, then one per replica
 UP_ALL = f"{mosquitto.TOPIC_ROOT}/+/up/#"
 
 # Codes that would take, shadow or be read as a broker account or a topic that is not theirs.
@@ -56,12 +57,14 @@ def _assert_no_broker_identity_collides(files, registered: list[str]) -> None:
     names = _broker_usernames(passwd)
     assert len(passwd.splitlines()) == len(names), "every line is an account"
     assert len(names) == len(set(names)), f"duplicate broker accounts: {names}"
-    assert names.count(GATEWAY) == 1 and names[0] == GATEWAY
-    devices_in_file = names[1:]
+    assert names[:len(GATEWAYS)] == GATEWAYS
+    # Every gateway account is a name no device may hold, so none can be taken or shadowed.
+    assert all(codes.is_reserved(name) and not codes.is_allowed(name) for name in GATEWAYS)
+    devices_in_file = names[len(GATEWAYS):]
     # Each device's entry is exactly its code, so its secret logs in as that code and nothing else.
     assert sorted(devices_in_file) == sorted(registered)
     assert len({n.casefold() for n in names}) == len(names), "names differing only by case"
-    assert _acl_users(files.acl_file.read_text()) == [GATEWAY]
+    assert _acl_users(files.acl_file.read_text()) == GATEWAYS
     for code in devices_in_file:
         # A device's own topics are topics the gateway hears, and no other device's topics are its.
         assert mqtt.topic_matches_sub(UP_ALL, f"{mosquitto.TOPIC_ROOT}/{code}/up/event")
@@ -267,9 +270,14 @@ def test_a_broker_configured_from_a_hostile_registry_keeps_every_device_to_its_o
             mosquitto.BrokerFiles(broker.files.conf, broker.files.password_file, broker.files.acl_file),
             list(secrets))
         gateway = Peer(broker.port, GATEWAY, GATEWAY_SECRET, "gw")
-        peers = {code: Peer(broker.port, code, secret, f"dev-{n}") for n, (code, secret) in enumerate(secrets.items())}
-        # No device's secret opens the gateway's account.
-        impostors = [Peer(broker.port, GATEWAY, secret, f"impostor-{n}") for n, secret in enumerate(secrets.values())]
+        # Each device claims the next one's code as its client id, the last one the gateway's:
+        # the broker names every session after its login, so none drops another.
+        claimed = [*list(secrets)[1:], GATEWAY]
+        peers = {code: Peer(broker.port, code, secret, claim)
+                 for (code, secret), claim in zip(secrets.items(), claimed, strict=True)}
+        # No device's secret opens a gateway's account.
+        impostors = [Peer(broker.port, GATEWAYS[n % len(GATEWAYS)], secret, f"impostor-{n}")
+                     for n, secret in enumerate(secrets.values())]
         try:
             assert not gateway.connected().is_failure
             assert all(not p.connected().is_failure for p in peers.values())
@@ -300,6 +308,7 @@ def test_a_broker_configured_from_a_hostile_registry_keeps_every_device_to_its_o
             with pytest.raises(queue.Empty):
                 gateway.messages.get(timeout=QUIET_S)
             assert all(peer.messages.empty() for peer in peers.values())
+            assert gateway.disconnects.empty() and all(peer.disconnects.empty() for peer in peers.values())
         finally:
             for peer in (gateway, *peers.values(), *impostors):
                 peer.close()

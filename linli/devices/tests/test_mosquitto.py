@@ -79,6 +79,7 @@ class Peer:
         self.connack: queue.Queue = queue.Queue()
         self.suback: queue.Queue = queue.Queue()
         self.messages: queue.Queue = queue.Queue()
+        self.disconnects: queue.Queue = queue.Queue()  # the broker's reason each time it dropped us
         self.pubacks: dict[int, object] = {}
         self._puback_seen = threading.Condition()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
@@ -88,6 +89,7 @@ class Peer:
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self.suback.put(rcs)
         self.client.on_message = lambda c, u, msg: self.messages.put((msg.topic, msg.payload))
         self.client.on_publish = self._on_publish
+        self.client.on_disconnect = lambda c, u, f, rc, p: self.disconnects.put(rc)
         self.client.connect(mosquitto.LOOPBACK, port)
         self.client.loop_start()
 
@@ -132,19 +134,22 @@ def two_locks(district):
     return made
 
 
-def test_the_password_file_is_the_live_mqtt_credentials_plus_the_gateway(district, two_locks, tmp_path):
+def test_the_password_file_is_the_live_mqtt_credentials_plus_the_gateways(district, two_locks, tmp_path):
     (a, pa), (b, _) = two_locks
     pa2 = devices.issue_credential(actor=district.admin, device=a, kind="mqtt_password")  # rotation revokes pa
     devices.update_device(actor=district.admin, device=b, lifecycle=Lifecycle.DISABLED)
     files = mosquitto.write_broker_files(tmp_path, gateway_secret=GATEWAY_SECRET)
     lines = dict(line.split(":", 1) for line in files.password_file.read_text().splitlines())
-    assert set(lines) == {mosquitto.GATEWAY_USERNAME, a.code}
+    # The lone gateway's account and one per replica, all with the gateway's password.
+    assert list(lines) == [*mosquitto.GATEWAY_USERNAMES, a.code]
+    assert mosquitto.GATEWAY_USERNAMES[1:] == tuple(f"linli-gateway-{n}" for n in range(mosquitto.GATEWAY_REPLICAS))
     assert credentials.mosquitto_verify(pa2, lines[a.code]) and not credentials.mosquitto_verify(pa, lines[a.code])
-    assert credentials.mosquitto_verify(GATEWAY_SECRET, lines[mosquitto.GATEWAY_USERNAME])
+    assert all(credentials.mosquitto_verify(GATEWAY_SECRET, lines[name]) for name in mosquitto.GATEWAY_USERNAMES)
     assert oct(files.password_file.stat().st_mode & 0o777) == oct(mosquitto.PRIVATE_MODE)
     conf = files.conf.read_text()
     assert "allow_anonymous false" in conf and "per_listener_settings false" in conf
-    assert f"listener {mosquitto.DEFAULT_PORT} 127.0.0.1" in conf
+    # Every client's session is its account's (a listener option: after the listener's line).
+    assert f"listener {mosquitto.DEFAULT_PORT} 127.0.0.1\nuse_username_as_clientid true\n" in conf
 
 
 def test_a_listener_off_loopback_needs_tls(tmp_path):
