@@ -269,10 +269,13 @@ def test_a_broker_configured_from_a_hostile_registry_keeps_every_device_to_its_o
         _assert_no_broker_identity_collides(
             mosquitto.BrokerFiles(broker.files.conf, broker.files.password_file, broker.files.acl_file),
             list(secrets))
-        gateway = Peer(broker.port, GATEWAY, GATEWAY_SECRET, "gw")
-        # Each device claims the next one's code as its client id, the last one the gateway's:
-        # the broker names every session after its login, so none drops another.
-        claimed = [*list(secrets)[1:], GATEWAY]
+        gateway = Peer(broker.port, GATEWAY, GATEWAY_SECRET, GATEWAY)
+        # The first device claims the gateway's client id; after it, every second device connects
+        # under its own code and the next one claims that code. The broker names every session
+        # after its login, so none of them drops another.
+        logins = list(secrets)
+        claimed = [GATEWAY, *(logins[i - 1] if i % 2 == 0 else logins[i] for i in range(1, len(logins)))]
+        assert len(set(claimed)) < len(claimed) - 1  # claims that collide with a live session
         peers = {code: Peer(broker.port, code, secret, claim)
                  for (code, secret), claim in zip(secrets.items(), claimed, strict=True)}
         # No device's secret opens a gateway's account.
