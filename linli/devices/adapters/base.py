@@ -113,12 +113,16 @@ def read_json(data: bytes | str, *, charset: str | None = None, what: str = "bod
         raise AdapterError(f"{what} is nested deeper than {max_depth} levels") from None
     except ValueError as exc:
         raise AdapterError(f"{what} is not valid JSON") from exc
-    if _nested_deeper(value, max_depth):
+    # A short body opening no more brackets than the limit cannot nest deeper (a plate read
+    # without pictures: the common case on the barrier's path); others are walked.
+    small = len(text) <= _COUNT_BRACKETS_MAX_CHARS and text.count("{") + text.count("[") <= max_depth
+    if not small and _nested_deeper(value, max_depth):
         raise AdapterError(f"{what} is nested deeper than {max_depth} levels")
     return value
 
 
 _CONTAINERS = (dict, list)
+_COUNT_BRACKETS_MAX_CHARS = 4096  # counting is cheaper than walking only for short texts
 
 
 def _nested_deeper(value: Any, limit: int) -> bool:
