@@ -324,8 +324,7 @@ class BenchEnv:
         self.http_port = self.http_port or free_port()
         env = {**self.env, **(extra_env or {})}
         if mqtt:
-            env.update(LINLI_MQTT_HOST="127.0.0.1", LINLI_MQTT_PORT=str(self.broker_port),
-                       LINLI_MQTT_CLIENT_ID="bench-gateway")
+            env.update(LINLI_MQTT_HOST="127.0.0.1", LINLI_MQTT_PORT=str(self.broker_port))
         log = open(self.data_dir / "gateway.log", "ab")  # noqa: SIM115 — closed with the process
         proc = subprocess.Popen([sys.executable, "-m", "linli", "gateway", "--host", "127.0.0.1",
                                  "--port", str(self.http_port), "--workers", str(n), *(["--edge"] if edge else [])],

@@ -281,7 +281,10 @@ def main() -> int:
                 "LINLI_NBIOT_SECRET_CTWING"], images=0) for d in fleet if d.type_code == type_code]
 
         smoke = voices("smoke-nbiot")[-20:]
-        lifts = voices("elevator-controller")
+        # The probe's lifts speak only for the probe: a broker session is its account's, so the
+        # background must not log in as them too (each would knock the other off).
+        lifts = voices("elevator-controller")[-3:]
+        background_devices = ",".join([ns.background_devices, *(f"!{v.device.code}" for v in lifts)])
         plates = voices("lpr-alarminfoplate")
         import itertools
 
@@ -295,7 +298,7 @@ def main() -> int:
         else:
             command = [sys.executable, str(Path(__file__).with_name("loadgen.py")), "--gateway", gateway_url]
         command += ["--mqtt-host", "127.0.0.1", "--mqtt-port", str(env.broker_port), "--rate", str(ns.background),
-                    "--duration", str(ns.seconds + 15), "--devices", ns.background_devices]
+                    "--duration", str(ns.seconds + 15), "--devices", background_devices]
         load_log = env.data_dir / "load.log"
         background = subprocess.Popen(
             command, env=env.env, stdout=open(load_log, "w"), stderr=subprocess.STDOUT,  # noqa: SIM115

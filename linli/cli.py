@@ -193,7 +193,7 @@ def cmd_mosquitto_config(ns: argparse.Namespace) -> None:
                                              run_as=ns.run_as)
     except ValueError as exc:
         sys.exit(f"mosquitto-config: {exc}")
-    print(f"wrote {files.conf}, {files.password_file}, {files.acl_file}; reload the broker with SIGHUP")
+    print(f"wrote {files.conf}, {files.password_file}, {files.acl_file}; restart the broker (SIGHUP reloads accounts and ACLs, but not use_username_as_clientid)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -69,7 +69,7 @@ HOST_ENV = "LINLI_MQTT_HOST"  # set it to turn the MQTT ingress on
 # Gateways on several hosts each need their own range (see docs/mqtt.md).
 REPLICA_ENV = "LINLI_MQTT_REPLICA"
 # No longer read: the broker names every session after its account (use_username_as_clientid).
-# `linli gateway --workers` still sets it in each worker (linli/gateway/supervisor.py).
+# Kept so the tests can show that setting it changes nothing.
 CLIENT_ID_ENV = "LINLI_MQTT_CLIENT_ID"
 SHARED_ENV = "LINLI_MQTT_SHARED"  # 1: share the load with other gateway replicas; 0: do not; unset: if --workers > 1
 # The database is away (restart, network): worth waiting for. Anything else is about the message.
@@ -127,7 +127,7 @@ def gateway_username(*, worker: int = 0, workers: int = 1) -> str:
 
 
 def default_client_id() -> str:
-    """The id gateways sent before the broker named sessions after accounts; only the supervisor uses it."""
+    """The id gateways sent before the broker named sessions after accounts (what an attacker would claim)."""
     return f"linli-gateway-{socket.gethostname()}"
 
 

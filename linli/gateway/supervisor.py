@@ -22,9 +22,10 @@ def supervise(host: str, port: int, workers: int, *, edge: bool = False) -> None
     import multiprocessing
 
     from linli.gateway.app import ALL, BUS, EDGE
-    from linli.gateway.mqtt import CLIENT_ID_ENV, default_client_id
+    from linli.gateway.mqtt import gateway_username
 
-    base_id = os.environ.get(CLIENT_ID_ENV) or default_client_id()
+    for index in range(workers):  # each worker needs a broker account of its own: refuse now, not in a loop
+        gateway_username(worker=index, workers=workers)
     spawn = multiprocessing.get_context("spawn")
     stopping = False
     # (role, index): the edge process is not a worker, so it has no index among them.
@@ -32,8 +33,7 @@ def supervise(host: str, port: int, workers: int, *, edge: bool = False) -> None
 
     def start(slot: int) -> multiprocessing.process.BaseProcess:
         role, index = slots[slot]
-        proc = spawn.Process(target=_worker_main,
-                             args=(host, port, index, workers, f"{base_id}-{index}", os.getpid(), role),
+        proc = spawn.Process(target=_worker_main, args=(host, port, index, workers, os.getpid(), role),
                              name=f"linli-gateway-{role}-{index}", daemon=False)
         proc.start()
         return proc
@@ -57,16 +57,12 @@ def supervise(host: str, port: int, workers: int, *, edge: bool = False) -> None
         proc.join(timeout=30)
 
 
-def _worker_main(host: str, port: int, worker: int, workers: int, client_id: str, parent_pid: int,
-                 role: str = "all") -> None:
+def _worker_main(host: str, port: int, worker: int, workers: int, parent_pid: int, role: str = "all") -> None:
     """One worker process (spawned: it sets Django up itself)."""
     exit_with_parent(parent_pid)
     import django
 
     django.setup()
-    from linli.gateway.mqtt import CLIENT_ID_ENV
-
-    os.environ[CLIENT_ID_ENV] = client_id  # each worker resumes its own broker session
     from linli.core.runtime import settle_after_startup
     from linli.gateway.app import run_loop, serve
 
