@@ -81,6 +81,17 @@ def calibrate(rounds: int = 7) -> dict[str, Any]:
             "work_ms_max": round(times[-1], 2), "steal_pct_since_boot": steal_share()}
 
 
+def calibration_line(before: dict[str, Any], after: dict[str, Any] | None = None) -> str:
+    """One line every benchmark prints, so its figures can be set beside another host's."""
+    def spread(c: dict[str, Any]) -> str:
+        return f"{c['work_ms_min']}/{c['work_ms_median']}/{c['work_ms_max']}"
+
+    line = f"CPU calibration (fixed Python work, ms min/median/max of 7): before {spread(before)}"
+    if after:
+        line += f", after {spread(after)}"
+    return line + f"; steal since boot {before.get('steal_pct_since_boot')} %"
+
+
 def cpu_totals() -> tuple[int, int]:
     """(all jiffies, stolen jiffies) of the machine so far, from /proc/stat."""
     with contextlib.suppress(OSError, ValueError, IndexError):

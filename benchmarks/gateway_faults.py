@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.gateway_env import BenchEnv, machine, save_result
+from benchmarks.gateway_env import BenchEnv, calibrate, calibration_line, machine, save_result
 
 COUNTED = "SELECT count(*) FROM events_event WHERE type NOT IN ('device.status', 'device.command_ack')"
 
@@ -151,6 +151,7 @@ def main() -> int:
           f"{result.get('retries')} | {result.get('reconnects')} |")
     for name, ok in checks.items():
         print(f"  {'ok ' if ok else 'FAIL'} {name}")
+    print(calibration_line(result["machine"]["calibration"], calibrate()))
     print(f"\nJSON: {path}")
     return 0 if checks and all(checks.values()) else 1
 

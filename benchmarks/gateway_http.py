@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.gateway_env import BenchEnv, cpu_seconds, machine, save_result
+from benchmarks.gateway_env import BenchEnv, calibrate, calibration_line, cpu_seconds, machine, save_result
 
 COUNTED = "SELECT count(*) FROM events_event WHERE type NOT IN ('device.status', 'device.command_ack')"
 
@@ -153,6 +153,7 @@ def main() -> int:
     print(f"| {ns.db} | {ns.mix} | {ns.rules} | {ns.workers} | {result['req_per_s']:,} | {result['stored_per_s']:,} | "
           f"{result['errors']} | {result['p50_ms']} | {result['p99_ms']} | "
           f"{'yes' if result['missing'] == 0 else 'NO: ' + str(result['missing'])} | {result['rule_runs']:,} |")
+    print(calibration_line(result["machine"]["calibration"], calibrate()))
     print(f"\nJSON: {path}")
     return 0 if result["missing"] == 0 else 1
 

@@ -40,6 +40,7 @@ from benchmarks.gateway_env import (
     BenchEnv,
     CpuMeter,
     calibrate,
+    calibration_line,
     machine,
     process_tree,
     profile_later,
@@ -373,10 +374,8 @@ def print_table(r: dict) -> None:
     print(f"\n{r['db']}, background {r['background']:,.0f} events/s, {r['workers']} worker(s)"
           f"{' + edge' if r.get('edge') else ''}; "
           f"missed: {len(r.get('missed', []))}")
-    before, after = r["machine"]["calibration"], r.get("calibration_after", {})
-    print(f"calibration (fixed Python work, ms; min/median/max of 7): before {before['work_ms_min']}/"
-          f"{before['work_ms_median']}/{before['work_ms_max']}, after {after.get('work_ms_min')}/"
-          f"{after.get('work_ms_median')}/{after.get('work_ms_max')}; load before {r['machine']['load_before']}")
+    print(calibration_line(r["machine"]["calibration"], r.get("calibration_after")) +
+          f"; load before {r['machine']['load_before']}")
     if r.get("load") == "loadgen" and r.get("background_log"):
         print("background: " + r["background_log"].strip().splitlines()[-1])
     if r.get("cpu_pct"):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.gateway_env import BenchEnv, cpu_seconds, machine, save_result
+from benchmarks.gateway_env import BenchEnv, calibrate, calibration_line, cpu_seconds, machine, save_result
 
 COUNTED = "SELECT count(*) FROM events_event WHERE type NOT IN ('device.status', 'device.command_ack')"
 
@@ -102,6 +102,7 @@ def main() -> int:
     result["machine"]["load_after"] = [round(x, 2) for x in __import__("os").getloadavg()]
     path = save_result(f"gateway-mqtt-{ns.db}", result)
     print_table(result)
+    print(calibration_line(result["machine"]["calibration"], calibrate()))
     print(f"\nJSON: {path}")
     return 0 if result.get("lost", 1) == 0 else 1
 

@@ -18,6 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.gateway_env import calibrate, calibration_line
+
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = "postgres://postgres@127.0.0.1:5432/linli_bench_purge"
 
@@ -69,6 +73,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--batch", type=int, default=5000)
     ns = parser.parse_args()
+    before = calibrate()
     with tempfile.TemporaryDirectory() as data_dir:
         env = {**os.environ, "LINLI_DATA_DIR": data_dir, "DJANGO_SETTINGS_MODULE": "linli.settings",
                "LINLI_EVENT_PURGE_BATCH": str(ns.batch)}
@@ -86,7 +91,8 @@ def main() -> None:
         if done.returncode:
             sys.exit(done.stderr[-4000:])
         result = json.loads(done.stdout.strip().splitlines()[-1])
-        print(json.dumps({"db": ns.db, **result}, indent=2))
+        print(json.dumps({"db": ns.db, **result, "calibration": before}, indent=2))
+        print(calibration_line(before, calibrate()))
 
 
 if __name__ == "__main__":

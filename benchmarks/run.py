@@ -280,6 +280,8 @@ def run_api(ns: argparse.Namespace) -> int:
     sys.path.insert(0, str(ROOT))
     import django
 
+    from benchmarks.gateway_env import calibrate, calibration_line
+
     django.setup()
     from django.core.management import call_command
     from django.db import connection
@@ -303,15 +305,19 @@ def run_api(ns: argparse.Namespace) -> int:
 
         settle_after_startup()
     rng = random.Random(ns.seed)
+    before = calibrate()
     results: list[Measurement] = []
     for role, username in ROLES:
         results.extend(measure_role(role, username, ns, rng))
     table = markdown_table(results)
     print()
     print(table)
+    after = calibrate()
+    print(calibration_line(before, after))
     report = {
         "benchmark": "api", "variant": ns.variant, "scale": ns.scale, "db": ns.db, "at": dt.datetime.now(dt.UTC).isoformat(),
-        "machine": machine(), "generation_seconds": generation_s, "data": sizes,
+        "machine": machine() | {"calibration": before, "calibration_after": after},
+        "generation_seconds": generation_s, "data": sizes,
         "calls_per_endpoint": ns.calls, "warmup": ns.warmup,
         "results": [asdict(m) | {"queries_per_call": m.query_range} for m in results],
         "markdown": table,
