@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from ninja import NinjaAPI
-
 from linli.accounts.api import router as auth_router
 from linli.accounts.api import staff_router
 from linli.alarms.api import router as alarms_router
 from linli.automations.api import router as rules_router
 from linli.billing.api import router as billing_router
-from linli.core.api import AUTH, install_error_handlers
+from linli.core.api import AUTH, LinliAPI, install_error_handlers
 from linli.core.audit_api import router as audit_router
 from linli.devices.api import router as devices_router
 from linli.events.api import router as events_router
@@ -25,7 +23,7 @@ from linli.visitors.api import router as visitors_router
 from linli.votes.api import router as votes_router
 from linli.workorders.api import router as workorders_router
 
-api = NinjaAPI(
+api = LinliAPI(
     title="Linli API",
     version="1",
     description="邻里 smart-community platform. Token (Bearer) for apps, session cookie for the console.",

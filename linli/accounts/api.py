@@ -10,23 +10,23 @@ from ninja.responses import Status
 
 from linli.accounts import selectors, services
 from linli.accounts.roles import Role
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, PageQuery, Payload, page, paged, patch_field
 from linli.core.codes import TypedCode
 
 router = Router(tags=["auth"])
 
 
-class PasswordLogin(Schema):
+class PasswordLogin(Payload):
     username: str = Field(min_length=1, max_length=150)
     password: str = Field(min_length=1, max_length=200)
     token_name: str = Field("app", max_length=60)
 
 
-class CodeRequest(Schema):
+class CodeRequest(Payload):
     phone: str = Field(min_length=11, max_length=20)
 
 
-class CodeLogin(Schema):
+class CodeLogin(Payload):
     phone: str = Field(min_length=11, max_length=20)
     code: TypedCode = Field(pattern=r"^[0-9]{6}$")
     token_name: str = Field("resident-app", max_length=60)
@@ -120,12 +120,12 @@ class StaffOut(Schema):
         return list(obj.grants.all())
 
 
-class GrantIn(Schema):
+class GrantIn(Payload):
     role: Role
-    region_id: int | None = None
-    grid_id: int | None = None
-    compound_id: int | None = None
-    organisation_id: int | None = None
+    region_id: Id | None = None
+    grid_id: Id | None = None
+    compound_id: Id | None = None
+    organisation_id: Id | None = None
 
 
 class StaffIn(GrantIn):
@@ -134,9 +134,9 @@ class StaffIn(GrantIn):
     display_name: str = Field("", max_length=60)
 
 
-class StaffPatch(Schema):
-    display_name: str | None = Field(None, max_length=60)
-    is_active: bool | None = None
+class StaffPatch(Payload):
+    display_name: str = patch_field(max_length=60)
+    is_active: bool = patch_field()
 
 
 def _grant_node(request: HttpRequest, payload: GrantIn) -> dict:
@@ -162,7 +162,7 @@ def list_staff(request: HttpRequest, pg: Query[PageQuery], role: Role | None = N
 
 
 @staff_router.get("/staff/{user_id}", response={200: StaffOut, **ERRORS}, operation_id="get_staff")
-def get_staff(request: HttpRequest, user_id: int):
+def get_staff(request: HttpRequest, user_id: Id):
     return selectors.staff_member(request.user, user_id)
 
 
@@ -175,20 +175,20 @@ def create_staff(request: HttpRequest, payload: StaffIn):
 
 
 @staff_router.patch("/staff/{user_id}", response={200: StaffOut, **ERRORS}, operation_id="update_staff")
-def update_staff(request: HttpRequest, user_id: int, payload: StaffPatch):
+def update_staff(request: HttpRequest, user_id: Id, payload: StaffPatch):
     user = selectors.staff_member(request.user, user_id)
     services.update_staff(actor=request.user, user=user, **payload.dict(exclude_unset=True))
     return selectors.staff_member(request.user, user_id)
 
 
 @staff_router.post("/staff/{user_id}/grants", response={201: StaffGrantOut, **ERRORS}, operation_id="grant_role")
-def grant_role(request: HttpRequest, user_id: int, payload: GrantIn):
+def grant_role(request: HttpRequest, user_id: Id, payload: GrantIn):
     user = selectors.staff_member(request.user, user_id)
     grant = services.grant_role(actor=request.user, user=user, role=payload.role, **_grant_node(request, payload))
     return Status(201, grant)
 
 
 @staff_router.delete("/grants/{grant_id}", response={204: None, **ERRORS}, operation_id="revoke_grant")
-def revoke_grant(request: HttpRequest, grant_id: int):
+def revoke_grant(request: HttpRequest, grant_id: Id):
     services.revoke_grant(actor=request.user, grant=selectors.grant(request.user, grant_id))
     return Status(204, None)

@@ -11,7 +11,9 @@ from ninja.responses import Status
 from linli.accounts import selectors as accounts
 from linli.alarms import selectors, services
 from linli.alarms.models import AlarmStatus, Severity
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, PageQuery, Payload, api_enum, page, paged
+
+AlarmSeverity = api_enum("AlarmSeverity", Severity)
 
 router = Router(tags=["alarms"])
 
@@ -22,7 +24,7 @@ class AlarmOut(Schema):
     device_id: int | None
     source: str
     type: str
-    severity: Severity
+    severity: AlarmSeverity
     status: AlarmStatus
     life_safety: bool
     title: str
@@ -41,23 +43,23 @@ class AlarmOut(Schema):
 
 
 class AlarmFilter(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
     status: AlarmStatus | None = None
     open_only: bool = False
     type: str = ""
-    severity: Severity | None = None
+    severity: AlarmSeverity | None = None
 
 
-class DispatchIn(Schema):
-    assignee_id: int
+class DispatchIn(Payload):
+    assignee_id: Id
 
 
-class ResolveIn(Schema):
+class ResolveIn(Payload):
     false_alarm: bool = False
     note: str = Field("", max_length=500)
 
 
-class CommentIn(Schema):
+class CommentIn(Payload):
     text: str = Field(min_length=1, max_length=500)
 
 
@@ -77,40 +79,40 @@ def list_alarms(request: HttpRequest, filters: Query[AlarmFilter], pg: Query[Pag
 
 
 @router.get("/{alarm_id}", response={200: AlarmOut, **ERRORS}, operation_id="get_alarm")
-def get_alarm(request: HttpRequest, alarm_id: int):
+def get_alarm(request: HttpRequest, alarm_id: Id):
     return selectors.alarm(request.user, alarm_id)
 
 
 @router.post("/{alarm_id}/acknowledge", response={200: AlarmOut, **ERRORS}, operation_id="acknowledge_alarm")
-def acknowledge_alarm(request: HttpRequest, alarm_id: int):
+def acknowledge_alarm(request: HttpRequest, alarm_id: Id):
     return services.acknowledge(actor=request.user, alarm=selectors.alarm(request.user, alarm_id))
 
 
 @router.post("/{alarm_id}/dispatch", response={200: AlarmOut, **ERRORS}, operation_id="dispatch_alarm")
-def dispatch_alarm(request: HttpRequest, alarm_id: int, payload: DispatchIn):
+def dispatch_alarm(request: HttpRequest, alarm_id: Id, payload: DispatchIn):
     alarm = selectors.alarm(request.user, alarm_id)
     assignee = accounts.staff_member(request.user, payload.assignee_id)
     return services.dispatch(actor=request.user, alarm=alarm, assignee=assignee)
 
 
 @router.post("/{alarm_id}/resolve", response={200: AlarmOut, **ERRORS}, operation_id="resolve_alarm")
-def resolve_alarm(request: HttpRequest, alarm_id: int, payload: ResolveIn):
+def resolve_alarm(request: HttpRequest, alarm_id: Id, payload: ResolveIn):
     alarm = selectors.alarm(request.user, alarm_id)
     return services.resolve(actor=request.user, alarm=alarm, false_alarm=payload.false_alarm, note=payload.note)
 
 
-class ArriveIn(Schema):
+class ArriveIn(Payload):
     note: str = Field("", max_length=500)
 
 
 @router.post("/{alarm_id}/arrive", response={200: AlarmOut, **ERRORS}, operation_id="arrive_alarm")
-def arrive_alarm(request: HttpRequest, alarm_id: int, payload: ArriveIn):
+def arrive_alarm(request: HttpRequest, alarm_id: Id, payload: ArriveIn):
     """The person dispatched is on site (stops the arrival deadline of an entrapment)."""
     alarm = selectors.alarm(request.user, alarm_id)
     return services.arrive(actor=request.user, alarm=alarm, note=payload.note)
 
 
 @router.post("/{alarm_id}/comments", response={201: CommentOut, **ERRORS}, operation_id="comment_alarm")
-def comment_alarm(request: HttpRequest, alarm_id: int, payload: CommentIn):
+def comment_alarm(request: HttpRequest, alarm_id: Id, payload: CommentIn):
     alarm = selectors.alarm(request.user, alarm_id)
     return Status(201, services.comment(actor=request.user, alarm=alarm, text=payload.text))

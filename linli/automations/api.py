@@ -12,7 +12,7 @@ from ninja.responses import Status
 from linli.automations import selectors, services
 from linli.automations.models import RunMode
 from linli.automations.templates import TEMPLATES
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, PageQuery, Payload, page, paged, patch_field
 from linli.places import selectors as places
 
 router = Router(tags=["automations"])
@@ -29,23 +29,23 @@ class RuleOut(Schema):
     updated_at: dt.datetime
 
 
-class RuleIn(Schema):
-    compound_id: int
+class RuleIn(Payload):
+    compound_id: Id
     name: str = Field(min_length=1, max_length=80)
     mode: RunMode = RunMode.SINGLE
     enabled: bool = True
     definition: dict[str, Any]
 
 
-class RulePatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=80)
-    mode: RunMode | None = None
-    enabled: bool | None = None
-    definition: dict[str, Any] | None = None
+class RulePatch(Payload):
+    name: str = patch_field(min_length=1, max_length=80)
+    mode: RunMode = patch_field()
+    enabled: bool = patch_field()
+    definition: dict[str, Any] = patch_field()
 
 
 class RuleFilter(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
     enabled: bool | None = None
     q: str = Field("", max_length=80)
 
@@ -65,8 +65,8 @@ class TemplateOut(Schema):
     definition: dict[str, Any]
 
 
-class InstallIn(Schema):
-    compound_id: int
+class InstallIn(Payload):
+    compound_id: Id
     key: str = Field(min_length=1, max_length=40)
     name: str | None = Field(None, min_length=1, max_length=80)
     overrides: dict[str, Any] = {}
@@ -117,23 +117,23 @@ def create_rule(request: HttpRequest, payload: RuleIn):
 
 
 @router.get("/{rule_id}", response={200: RuleOut, **ERRORS}, operation_id="get_rule")
-def get_rule(request: HttpRequest, rule_id: int):
+def get_rule(request: HttpRequest, rule_id: Id):
     return selectors.rule(request.user, rule_id)
 
 
 @router.patch("/{rule_id}", response={200: RuleOut, **ERRORS}, operation_id="update_rule")
-def update_rule(request: HttpRequest, rule_id: int, payload: RulePatch):
+def update_rule(request: HttpRequest, rule_id: Id, payload: RulePatch):
     rule = selectors.rule(request.user, rule_id)
     return services.update_rule(actor=request.user, rule=rule, **payload.dict(exclude_unset=True))
 
 
 @router.delete("/{rule_id}", response={204: None, **ERRORS}, operation_id="delete_rule")
-def delete_rule(request: HttpRequest, rule_id: int):
+def delete_rule(request: HttpRequest, rule_id: Id):
     services.delete_rule(actor=request.user, rule=selectors.rule(request.user, rule_id))
     return Status(204, None)
 
 
 @router.get("/{rule_id}/runs", response={200: paged(RunOut), **ERRORS}, operation_id="list_rule_runs")
-def list_rule_runs(request: HttpRequest, rule_id: int, filters: Query[RunFilter], pg: Query[PageQuery]):
+def list_rule_runs(request: HttpRequest, rule_id: Id, filters: Query[RunFilter], pg: Query[PageQuery]):
     rule = selectors.rule(request.user, rule_id)
     return page(selectors.rule_runs(request.user, rule, **filters.dict()), pg)

@@ -25,7 +25,7 @@ from linli.billing.models import (
     Refund,
     RefundStatus,
 )
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Count, Fen, Id, PageQuery, Payload, page, paged, patch_field
 from linli.core.selectors import get_visible
 from linli.places import selectors as places
 
@@ -51,38 +51,38 @@ class FeeItemOut(Schema):
 
 
 class FeeItemFilter(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
     active_only: bool = False
 
 
-class FeeItemIn(Schema):
-    compound_id: int
+class FeeItemIn(Payload):
+    compound_id: Id
     name: str = Field(min_length=1, max_length=60)
     kind: FeeKind
-    unit_price_fen: int | None = Field(None, ge=0, description="fen per m² per month, or per metered unit")
-    amount_fen: int | None = Field(None, ge=0, description="fen per month, or the cycle's total when shared")
+    unit_price_fen: Fen | None = Field(None, description="fen per m² per month, or per metered unit")
+    amount_fen: Fen | None = Field(None, description="fen per month, or the cycle's total when shared")
     meter_kind: str = Field("", max_length=20)
     income_account: str = Field("property_income", description="property_income, public_revenue or "
                                                                "maintenance_fund")
     due_days: int = Field(15, ge=0, le=366)
-    late_fee_bp_per_day: int = Field(0, ge=0)
-    late_fee_cap_bp: int = Field(10000, ge=0)
+    late_fee_bp_per_day: Count = 0
+    late_fee_cap_bp: Count = 10000
     reminder_every_days: int = Field(7, ge=0, le=365, description="overdue bills remind at most this often; 0 never")
     active: bool = True
 
 
-class FeeItemPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=60)
-    unit_price_fen: int | None = Field(None, ge=0)
-    amount_fen: int | None = Field(None, ge=0)
-    due_days: int | None = Field(None, ge=0, le=366)
-    late_fee_bp_per_day: int | None = Field(None, ge=0)
-    late_fee_cap_bp: int | None = Field(None, ge=0)
-    reminder_every_days: int | None = Field(None, ge=0, le=365)
-    active: bool | None = None
+class FeeItemPatch(Payload):
+    name: str = patch_field(min_length=1, max_length=60)
+    unit_price_fen: Fen | None = None
+    amount_fen: Fen | None = None
+    due_days: int = patch_field(ge=0, le=366)
+    late_fee_bp_per_day: Count = patch_field()
+    late_fee_cap_bp: Count = patch_field()
+    reminder_every_days: int = patch_field(ge=0, le=365)
+    active: bool = patch_field()
 
 
-class BillRunIn(Schema):
+class BillRunIn(Payload):
     period: str = Field(description="a calendar month, e.g. 2026-11 (Asia/Shanghai)", max_length=7)
 
 
@@ -105,7 +105,7 @@ def list_fee_items(request: HttpRequest, filters: Query[FeeItemFilter], pg: Quer
 
 
 @router.get("/fee-items/{fee_item_id}", response={200: FeeItemOut, **ERRORS}, operation_id="get_fee_item")
-def get_fee_item(request: HttpRequest, fee_item_id: int):
+def get_fee_item(request: HttpRequest, fee_item_id: Id):
     return get_visible(FeeItem.objects.select_related("compound"), request.user, fee_item_id)
 
 
@@ -117,14 +117,14 @@ def create_fee_item(request: HttpRequest, payload: FeeItemIn):
 
 
 @router.patch("/fee-items/{fee_item_id}", response={200: FeeItemOut, **ERRORS}, operation_id="update_fee_item")
-def update_fee_item(request: HttpRequest, fee_item_id: int, payload: FeeItemPatch):
+def update_fee_item(request: HttpRequest, fee_item_id: Id, payload: FeeItemPatch):
     fee_item = get_visible(FeeItem.objects.select_related("compound"), request.user, fee_item_id)
     return services.change_fee_item(actor=request.user, fee_item=fee_item, changes=payload.dict(exclude_unset=True))
 
 
 @router.post("/fee-items/{fee_item_id}/runs", response={200: BillRunOut, 201: BillRunOut, **ERRORS},
              operation_id="run_bills")
-def run_bills(request: HttpRequest, fee_item_id: int, payload: BillRunIn):
+def run_bills(request: HttpRequest, fee_item_id: Id, payload: BillRunIn):
     """Bill every house of the fee item's compound for the period, once: a repeat answers 200 with
     the earlier run and bills nothing."""
     fee_item = get_visible(FeeItem.objects.select_related("compound"), request.user, fee_item_id)
@@ -177,8 +177,8 @@ class BillDetailOut(BillOut):
 
 
 class BillFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
     unpaid_only: bool = False
     status: BillStatus | None = None
 
@@ -192,7 +192,7 @@ def list_bills(request: HttpRequest, filters: Query[BillFilter], pg: Query[PageQ
 
 
 @router.get("/bills/{bill_id}", response={200: BillDetailOut, **ERRORS}, operation_id="get_bill")
-def get_bill(request: HttpRequest, bill_id: int):
+def get_bill(request: HttpRequest, bill_id: Id):
     return selectors.bill(request.user, bill_id)
 
 
@@ -218,20 +218,20 @@ class PaymentOut(Schema):
 
 
 class PaymentFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
     status: PaymentStatus | None = None
 
 
-class StartPaymentIn(Schema):
-    bill_ids: list[int] = Field(min_length=1, max_length=50, description="bills of one house, settled in this order")
+class StartPaymentIn(Payload):
+    bill_ids: list[Id] = Field(min_length=1, max_length=50, description="bills of one house, settled in this order")
     provider: Provider = Provider.WECHATPAY
 
 
-class CashPaymentIn(Schema):
-    bill_ids: list[int] = Field([], max_length=50, description="bills of one house; empty with house_id: a top-up")
-    house_id: int | None = Field(None, description="for a prepaid top-up without bills")
-    amount_fen: int = Field(gt=0)
+class CashPaymentIn(Payload):
+    bill_ids: list[Id] = Field([], max_length=50, description="bills of one house; empty with house_id: a top-up")
+    house_id: Id | None = Field(None, description="for a prepaid top-up without bills")
+    amount_fen: Fen = Field(gt=0)
     method: Provider = Provider.CASH
     note: str = Field("", max_length=200)
 
@@ -249,7 +249,7 @@ def list_payments(request: HttpRequest, filters: Query[PaymentFilter], pg: Query
 
 
 @router.get("/payments/{payment_id}", response={200: PaymentOut, **ERRORS}, operation_id="get_payment")
-def get_payment(request: HttpRequest, payment_id: int):
+def get_payment(request: HttpRequest, payment_id: Id):
     return get_visible(Payment.objects, request.user, payment_id)
 
 
@@ -270,8 +270,8 @@ def record_cash_payment(request: HttpRequest, payload: CashPaymentIn):
                                                     method=payload.method, note=payload.note, house=house))
 
 
-class PayOnlineIn(Schema):
-    bill_ids: list[int] = Field(min_length=1, max_length=50, description="bills of one house, settled in this order")
+class PayOnlineIn(Payload):
+    bill_ids: list[Id] = Field(min_length=1, max_length=50, description="bills of one house, settled in this order")
     provider: str = Field("wechatpay", description="wechatpay or alipay")
     scene: str = Field("h5", description="wechatpay: h5, native or jsapi; alipay: wap or page")
     return_url: str = Field("", max_length=500, description="our page the payer returns to; {payment} is "
@@ -303,7 +303,7 @@ def pay_online(request: HttpRequest, payload: PayOnlineIn):
 
 
 @router.post("/payments/{payment_id}/refresh", response={200: PaymentOut, **ERRORS}, operation_id="refresh_payment")
-def refresh_payment(request: HttpRequest, payment_id: int):
+def refresh_payment(request: HttpRequest, payment_id: Id):
     """The payment, after asking the provider about it while it is still pending."""
     payment = get_visible(Payment.objects, request.user, payment_id)
     return online.refresh_payment(actor=request.user, payment=payment)
@@ -311,7 +311,7 @@ def refresh_payment(request: HttpRequest, payment_id: int):
 
 @router.get("/payments/{payment_id}/receipt", response={**ERRORS}, operation_id="get_payment_receipt",
             openapi_extra={"responses": _PDF})
-def get_payment_receipt(request: HttpRequest, payment_id: int):
+def get_payment_receipt(request: HttpRequest, payment_id: Id):
     """The receipt (缴费收据) of a paid payment as PDF: the household that paid, or staff of the compound."""
     payment = get_visible(Payment.objects, request.user, payment_id)
     response = HttpResponse(receipts.receipt_pdf(request.user, payment), content_type="application/pdf")
@@ -334,13 +334,13 @@ class RefundOut(Schema):
     decided_at: dt.datetime | None
 
 
-class RefundIn(Schema):
-    amount_fen: int = Field(gt=0)
+class RefundIn(Payload):
+    amount_fen: Fen = Field(gt=0)
     reason: str = Field(min_length=1, max_length=200)
 
 
 class RefundFilter(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
     pending_only: bool = False
 
 
@@ -354,7 +354,7 @@ def list_refunds(request: HttpRequest, filters: Query[RefundFilter], pg: Query[P
 
 
 @router.post("/payments/{payment_id}/refunds", response={201: RefundOut, **ERRORS}, operation_id="request_refund")
-def request_refund(request: HttpRequest, payment_id: int, payload: RefundIn):
+def request_refund(request: HttpRequest, payment_id: Id, payload: RefundIn):
     """Ask for money back on a paid payment; someone other than the requester approves it."""
     payment = get_visible(Payment.objects, request.user, payment_id)
     return Status(201, payments.request_refund(actor=request.user, payment=payment, amount_fen=payload.amount_fen,
@@ -362,12 +362,12 @@ def request_refund(request: HttpRequest, payment_id: int, payload: RefundIn):
 
 
 @router.post("/refunds/{refund_id}/approve", response={200: RefundOut, **ERRORS}, operation_id="approve_refund")
-def approve_refund(request: HttpRequest, refund_id: int):
+def approve_refund(request: HttpRequest, refund_id: Id):
     return payments.approve_refund(actor=request.user, refund=_refund(request, refund_id))
 
 
 @router.post("/refunds/{refund_id}/reject", response={200: RefundOut, **ERRORS}, operation_id="reject_refund")
-def reject_refund(request: HttpRequest, refund_id: int):
+def reject_refund(request: HttpRequest, refund_id: Id):
     return payments.reject_refund(actor=request.user, refund=_refund(request, refund_id))
 
 
@@ -400,7 +400,7 @@ class PrepaidOut(Schema):
 
 @router.get("/compounds/{compound_id}/disclosure", response={200: DisclosureOut, **ERRORS},
             operation_id="get_disclosure")
-def get_disclosure(request: HttpRequest, compound_id: int, month: Query[MonthQuery]):
+def get_disclosure(request: HttpRequest, compound_id: Id, month: Query[MonthQuery]):
     """公示: public revenue and the maintenance fund for one calendar month; owners may read it."""
     compound = places.compound(request.user, compound_id)
     funds = selectors.monthly_disclosure(request.user, compound, month.year, month.month)
@@ -408,6 +408,6 @@ def get_disclosure(request: HttpRequest, compound_id: int, month: Query[MonthQue
 
 
 @router.get("/houses/{house_id}/prepaid", response={200: PrepaidOut, **ERRORS}, operation_id="get_prepaid_balance")
-def get_prepaid_balance(request: HttpRequest, house_id: int):
+def get_prepaid_balance(request: HttpRequest, house_id: Id):
     house = places.house(request.user, house_id)
     return {"house_id": house.pk, "balance_fen": selectors.prepaid_balance(request.user, house)}

@@ -6,20 +6,95 @@ Error body, for every 4xx:
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+import enum
+import functools
+import re
+import typing
+from typing import Annotated, Any
 
+from annotated_types import Ge, Le
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
+from ninja.schema import NinjaGenerateJsonSchema
 from ninja.security import APIKeyCookie, HttpBearer
+from pydantic import BaseModel, BeforeValidator, model_validator
+from pydantic_core import PydanticCustomError
 
 from linli.core.context import _current, context_for_user
 from linli.core.errors import Conflict, Forbidden, NotFound
 
 MAX_PAGE = 500
+
+# --- what a client may send: bounded, so nothing reaches a query that the database cannot hold --------
+
+BIGINT_MAX = 2**63 - 1
+"""The largest value of a bigint column (every id) in SQLite and PostgreSQL alike."""
+INT_MAX = 2**31 - 1
+"""The largest value of an integer column (minutes, hours, basis points) in PostgreSQL."""
+MAX_FEN = 10**12
+"""The largest amount of money one field may carry, ¥10 billion: sums of such amounts stay within a bigint."""
+
+Id = Annotated[int, Ge(1), Le(BIGINT_MAX)]
+"""A row id at the edge (path, query filter or body). Beyond a bigint no row can have it, and the
+database would fail on it instead of answering "not found"."""
+Count = Annotated[int, Ge(0), Le(INT_MAX)]
+"""A non-negative integer stored in an integer column: minutes, hours, basis points, positions."""
+Fen = Annotated[int, Ge(0), Le(MAX_FEN)]
+"""An amount of money in fen."""
+
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _calendar_date_first(kind: str) -> Any:
+    # pydantic also reads numbers (and numeric strings) as Unix times, so `0.5` was 1970-01-01.
+    def check(value: Any) -> Any:
+        if isinstance(value, dt.date) or (isinstance(value, str) and _DATE.match(value)):
+            return value
+        raise PydanticCustomError(f"{kind}_format", _("请按 ISO 8601 格式填写日期，如 2024-05-01"))
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[dt.date, _calendar_date_first("date")]
+"""A date written YYYY-MM-DD."""
+IsoDateTime = Annotated[dt.datetime, _calendar_date_first("datetime")]
+"""A moment written in ISO 8601, e.g. 2024-05-01T08:00:00+08:00."""
+
+
+def api_enum(name: str, choices: type[enum.Enum]) -> type[enum.StrEnum]:
+    """A model's choices under a name of the API's own. Apps each call theirs `Status` or `Channel`,
+    while the published schema holds one component per name (see LinliAPI)."""
+    return enum.StrEnum(name, {member.name: member.value for member in choices})
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def patch_field(**constraints: Any) -> Any:
+    """A field of a PATCH body: left out, the value stays as it is; null is refused, because the
+    record cannot hold it (a field that may be emptied is declared `X | None = None` instead)."""
+    return Field(None, json_schema_extra=_no_default, **constraints)
+
+
+class Payload(Schema):
+    """A request body: a JSON object, read as one. (ninja's Schema reads attributes off any value,
+    so `[null, null]` or `"x"` used to pass as a body whose fields all have defaults.)"""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _a_json_object(cls, value: Any, handler: Any) -> Any:
+        if not isinstance(value, dict):
+            raise PydanticCustomError("object_type", _("请求体应为 JSON 对象"))
+        return handler(value)
 
 
 class TokenAuth(HttpBearer):
@@ -122,7 +197,7 @@ def install_error_handlers(api: NinjaAPI) -> None:
 
 class PageQuery(Schema):
     limit: int = Field(50, ge=1, le=MAX_PAGE, description="page size")
-    offset: int = Field(0, ge=0, description="rows to skip")
+    offset: int = Field(0, ge=0, le=BIGINT_MAX - MAX_PAGE, description="rows to skip")
 
 
 def page(qs: QuerySet, query: PageQuery) -> dict[str, Any]:
@@ -139,7 +214,83 @@ def page(qs: QuerySet, query: PageQuery) -> dict[str, Any]:
 ERRORS = {401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 422: ErrorBody}
 
 
+@functools.cache  # one class per item: two list endpoints of one item share one component
 def paged(item: type[Schema]) -> type[Schema]:
     """The response schema of a list endpoint: `{"count": N, "items": [item, …]}`."""
     name = item.__name__.removesuffix("Out") + "Page"
     return type(name, (Schema,), {"__annotations__": {"count": int, "items": list[item]}})
+
+
+# --- the published schema: one component per name, and every answer the server gives documented -------
+
+
+class LinliAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI schema refuses to document two schemas under one name (ninja keeps the
+    last one it meets, so `/votes/{id}/result` was documented with the surveys' result) and documents
+    the 400 that every operation with a request body answers to malformed JSON."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None,
+                           path_params: dict[str, Any] | None = None) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        schema = _CheckedSchema(self, path_prefix)
+        schema.refuse_shared_names()
+        return schema
+
+
+class _CheckedSchema(OpenAPISchema):
+    def __init__(self, api: NinjaAPI, path_prefix: str) -> None:
+        self.classes: dict[str, set[type]] = {}
+        self.overwritten: set[str] = set()
+        super().__init__(api, path_prefix)
+
+    def add_schema_definitions(self, definitions: dict) -> None:
+        # ninja keeps the last definition of a name; the same class may come twice, a different one never.
+        self.overwritten |= {name for name, definition in definitions.items()
+                             if self.schemas.get(name, definition) != definition}
+        super().add_schema_definitions(definitions)
+
+    def operation_details(self, operation: Any) -> dict[str, Any]:
+        # ninja's own models (the parameters, the response wrappers) are never components; what they hold is.
+        for model in [*operation.models, *operation.response_models.values()]:
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                for model_field in model.model_fields.values():
+                    _named_types(model_field.annotation, self.classes)
+        details = super().operation_details(operation)
+        if "requestBody" in details:
+            details["responses"].setdefault(400, self._bad_request())
+        return details
+
+    def _bad_request(self) -> dict[str, Any]:
+        """A body that is not JSON at all: ninja answers 400 (with the error body, see install_error_handlers)."""
+        error = ErrorBody.model_json_schema(ref_template=REF_TEMPLATE, schema_generator=NinjaGenerateJsonSchema,
+                                            mode="serialization")
+        self.add_schema_definitions({**error.pop("$defs", {}), "ErrorBody": error})
+        return {"description": "Bad Request",
+                "content": {self.api.renderer.media_type: {"schema": {"$ref": REF_TEMPLATE.format(model="ErrorBody")}}}}
+
+    def refuse_shared_names(self) -> None:
+        """Two classes of one name would be one component whatever their fields, so they are refused
+        even where today they generate the same definition; so is a class whose definition differs
+        between uses (as a request and as a response, say)."""
+        shared = {name: sorted(f"{c.__module__}.{c.__qualname__}" for c in classes)
+                  for name, classes in self.classes.items() if len(classes) > 1}
+        shared.update({name: ["definitions differ"] for name in self.overwritten if name not in shared})
+        if shared:
+            names = "; ".join(f"{name} ({', '.join(where)})" for name, where in sorted(shared.items()))
+            raise ImproperlyConfigured(f"schemas share a published name, give each its own: {names}")
+
+
+def _named_types(annotation: Any, found: dict[str, set[type]]) -> None:
+    """Every model and enum class reachable from an annotation, by the name its component gets."""
+    if isinstance(annotation, type) and issubclass(annotation, (BaseModel, enum.Enum)):
+        known = found.setdefault(annotation.__name__, set())
+        if annotation in known:
+            return
+        known.add(annotation)
+        if issubclass(annotation, BaseModel):
+            for model_field in annotation.model_fields.values():
+                _named_types(model_field.annotation, found)
+        return
+    for argument in typing.get_args(annotation):
+        _named_types(argument, found)

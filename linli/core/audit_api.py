@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from linli.core import selectors
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, IsoDateTime, PageQuery, page, paged
 from linli.core.models import AuditAction
 
 router = Router(tags=["audit"])
@@ -36,9 +36,9 @@ class AuditFilter(Schema):
     object_id: str = ""
     action: AuditAction | None = None
     actor: str = ""
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
-    compound_id: int | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
+    compound_id: Id | None = None
 
 
 @router.get("/entries", response={200: paged(AuditEntryOut), **ERRORS}, operation_id="list_audit_entries")
@@ -47,5 +47,5 @@ def list_audit_entries(request: HttpRequest, filters: Query[AuditFilter], pg: Qu
 
 
 @router.get("/entries/{entry_id}", response={200: AuditEntryOut, **ERRORS}, operation_id="get_audit_entry")
-def get_audit_entry(request: HttpRequest, entry_id: int):
+def get_audit_entry(request: HttpRequest, entry_id: Id):
     return selectors.audit_entry(request.user, entry_id)

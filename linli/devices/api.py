@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, PageQuery, Payload, page, paged, patch_field
 from linli.devices import selectors, services
 from linli.devices.models import CredentialKind, DeviceKind, Lifecycle, OutageCause, Protocol
 from linli.places import selectors as places
@@ -54,39 +54,39 @@ class DeviceOut(Schema):
     state: DeviceStateOut | None
 
 
-class DeviceIn(Schema):
-    compound_id: int
-    device_type_id: int
+class DeviceIn(Payload):
+    compound_id: Id
+    device_type_id: Id
     serial: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=60)
     code: str = Field("", max_length=64, pattern=r"^[a-z0-9-]*$")
-    building_id: int | None = None
-    unit_id: int | None = None
+    building_id: Id | None = None
+    unit_id: Id | None = None
     floor: int | None = Field(None, ge=-10, le=200)
     x_m: float | None = None
     y_m: float | None = None
 
 
-class DevicePatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=60)
-    lifecycle: Lifecycle | None = None
-    building_id: int | None = None
-    unit_id: int | None = None
+class DevicePatch(Payload):
+    name: str = patch_field(min_length=1, max_length=60)
+    lifecycle: Lifecycle = patch_field()
+    building_id: Id = patch_field()
+    unit_id: Id = patch_field()
     floor: int | None = Field(None, ge=-10, le=200)
     x_m: float | None = None
     y_m: float | None = None
 
 
 class DeviceFilter(Schema):
-    compound_id: int | None = None
-    building_id: int | None = None
+    compound_id: Id | None = None
+    building_id: Id | None = None
     kind: DeviceKind | None = None
     lifecycle: Lifecycle | None = None
     online: bool | None = None
     q: str = ""
 
 
-class CredentialIn(Schema):
+class CredentialIn(Payload):
     kind: CredentialKind
 
 
@@ -154,7 +154,7 @@ class DeviceHealthOut(Schema):
 
 
 @router.get("/health", response={200: DeviceHealthOut, **ERRORS}, operation_id="get_device_health")
-def get_device_health(request: HttpRequest, compound_id: int | None = None):
+def get_device_health(request: HttpRequest, compound_id: Id | None = None):
     """Health of the sensing front end (感知前端运行状态监管) of one compound, or of every device the
     caller sees: online rate, devices offline longest, flags, mean time to repair, 30 days of uptime."""
     if compound_id is not None:
@@ -175,7 +175,7 @@ def get_device_health(request: HttpRequest, compound_id: int | None = None):
 
 
 @router.get("/{device_id}", response={200: DeviceOut, **ERRORS}, operation_id="get_device")
-def get_device(request: HttpRequest, device_id: int):
+def get_device(request: HttpRequest, device_id: Id):
     return selectors.device(request.user, device_id)
 
 
@@ -199,7 +199,7 @@ def register_device(request: HttpRequest, payload: DeviceIn):
 
 
 @router.patch("/{device_id}", response={200: DeviceOut, **ERRORS}, operation_id="update_device")
-def update_device(request: HttpRequest, device_id: int, payload: DevicePatch):
+def update_device(request: HttpRequest, device_id: Id, payload: DevicePatch):
     device = selectors.device(request.user, device_id)
     services.update_device(actor=request.user, device=device,
                            **_placement(request, payload.dict(exclude_unset=True)))
@@ -208,7 +208,7 @@ def update_device(request: HttpRequest, device_id: int, payload: DevicePatch):
 
 @router.post("/{device_id}/credentials", response={201: CredentialOut, **ERRORS},
              operation_id="issue_device_credential")
-def issue_device_credential(request: HttpRequest, device_id: int, payload: CredentialIn):
+def issue_device_credential(request: HttpRequest, device_id: Id, payload: CredentialIn):
     """A new HTTP token or MQTT password for the device (the old one stops working)."""
     device = selectors.device(request.user, device_id)
     secret = services.issue_credential(actor=request.user, device=device, kind=payload.kind)
@@ -225,7 +225,7 @@ class OutageOut(Schema):
 
 
 @router.get("/{device_id}/outages", response={200: paged(OutageOut), **ERRORS}, operation_id="list_device_outages")
-def list_device_outages(request: HttpRequest, device_id: int, pg: Query[PageQuery]):
+def list_device_outages(request: HttpRequest, device_id: Id, pg: Query[PageQuery]):
     """When the device was down (offline or faulty), newest first; an open outage has no end yet."""
     device = selectors.device(request.user, device_id)
     return page(selectors.outages(request.user, device_id=device.pk), pg)
@@ -233,7 +233,7 @@ def list_device_outages(request: HttpRequest, device_id: int, pg: Query[PageQuer
 
 # Commands ------------------------------------------------------------------------------------------
 
-class CommandIn(Schema):
+class CommandIn(Payload):
     name: str = Field(min_length=1, max_length=40)
     params: dict = {}
     ttl_s: int = Field(60, ge=1, le=24 * 3600)
@@ -256,7 +256,7 @@ class CommandOut(Schema):
 
 
 @router.post("/{device_id}/commands", response={201: CommandOut, **ERRORS}, operation_id="send_device_command")
-def send_device_command(request: HttpRequest, device_id: int, payload: CommandIn):
+def send_device_command(request: HttpRequest, device_id: Id, payload: CommandIn):
     """Queue a command (open the gate, play a message); the gateway sends it and the device's ack closes it."""
     device = selectors.device(request.user, device_id)
     return Status(201, services.send_command(actor=request.user, device=device, name=payload.name,
@@ -264,6 +264,6 @@ def send_device_command(request: HttpRequest, device_id: int, payload: CommandIn
 
 
 @router.get("/{device_id}/commands", response={200: paged(CommandOut), **ERRORS}, operation_id="list_device_commands")
-def list_device_commands(request: HttpRequest, device_id: int, pg: Query[PageQuery]):
+def list_device_commands(request: HttpRequest, device_id: Id, pg: Query[PageQuery]):
     device = selectors.device(request.user, device_id)
     return page(selectors.commands(request.user, device_id=device.pk), pg)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.errors import HttpError
 
-from linli.core.api import ERRORS, ErrorBody, PageQuery, page, paged
+from linli.core.api import ERRORS, Count, ErrorBody, Id, IsoDateTime, PageQuery, page, paged
 from linli.core.errors import NotFound
 from linli.events import media, selectors
 from linli.events.models import Lane
@@ -36,11 +36,11 @@ class EventOut(Schema):
 
 
 class EventFilter(Schema):
-    compound_id: int | None = None
-    device_id: int | None = None
+    compound_id: Id | None = None
+    device_id: Id | None = None
     type: str = ""
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
 
 
 class DeadLetterOut(Schema):
@@ -60,24 +60,24 @@ def list_events(request: HttpRequest, filters: Query[EventFilter], pg: Query[Pag
 
 
 @router.get("/dead-letters", response={200: paged(DeadLetterOut), **ERRORS}, operation_id="list_dead_letters")
-def list_dead_letters(request: HttpRequest, pg: Query[PageQuery], source: str = "", compound_id: int | None = None):
+def list_dead_letters(request: HttpRequest, pg: Query[PageQuery], source: str = "", compound_id: Id | None = None):
     return page(selectors.dead_letters(request.user, source=source, compound_id=compound_id), pg)
 
 
 @router.get("/dead-letters/{dead_letter_id}", response={200: DeadLetterOut, **ERRORS},
             operation_id="get_dead_letter")
-def get_dead_letter(request: HttpRequest, dead_letter_id: int):
+def get_dead_letter(request: HttpRequest, dead_letter_id: Id):
     return selectors.dead_letter(request.user, dead_letter_id)
 
 
 @router.get("/{event_id}", response={200: EventOut, **ERRORS}, operation_id="get_event")
-def get_event(request: HttpRequest, event_id: int):
+def get_event(request: HttpRequest, event_id: Id):
     return selectors.event(request.user, event_id)
 
 
 @router.get("/{event_id}/evidence/{index}", response={**ERRORS, 503: ErrorBody}, operation_id="get_event_evidence",
             openapi_extra={"responses": _EVIDENCE})
-def get_event_evidence(request: HttpRequest, event_id: int, index: int):
+def get_event_evidence(request: HttpRequest, event_id: Id, index: Count):
     """One evidence file of an event (`evidence[index]`), streamed with its content type; scoped like the event."""
     event = selectors.event(request.user, event_id)
     evidence = event.evidence if isinstance(event.evidence, list) else []

@@ -6,16 +6,17 @@ a real import with bad rows writes nothing and answers 400 with the same report.
 
 from __future__ import annotations
 
-from typing import Annotated
+import datetime as dt
+from typing import Annotated, Any, Literal
 
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.http import content_disposition_header
-from ninja import File, Form, Router, Schema, UploadedFile
+from ninja import File, Form, Query, Router, Schema, UploadedFile
 from ninja.errors import HttpError
 from ninja.responses import Status
-from pydantic import WithJsonSchema
+from pydantic import WithJsonSchema, create_model
 
-from linli.core.api import ERRORS, ErrorBody
+from linli.core.api import ERRORS, ErrorBody, Id, IsoDate
 from linli.core.errors import NotFound
 from linli.exchange import services
 from linli.exchange.formats import ImportFileError
@@ -32,6 +33,24 @@ _XLSX = {200: {"description": "an .xlsx workbook", "content": {XLSX_CONTENT_TYPE
 # unknown name is a 404 that says which names exist, not a generic validation error.
 ImportKind = Annotated[str, WithJsonSchema({"type": "string", "enum": list(IMPORTERS)})]
 ListName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(EXPORT_LISTS)})]
+
+
+# Every filter any list reads, as the list endpoints type them: documented, and checked at the edge.
+_FILTER_TYPES: dict[type, Any] = {int: Id, str: str, dt.date: IsoDate,
+                                  bool: Literal["1", "true", "yes", "是", "0", "false", "no", "否"]}
+
+
+def _export_filters() -> type[Schema]:
+    filters: dict[str, type] = {}
+    for export in EXPORT_LISTS.values():
+        for name, kind in export.filters.items():
+            if filters.setdefault(name, kind) is not kind:
+                raise TypeError(f"export filter {name!r} has two types")
+    return create_model("ExportFilters", __base__=Schema,
+                        **{name: (_FILTER_TYPES[kind] | None, None) for name, kind in sorted(filters.items())})
+
+
+ExportFilters = _export_filters()
 
 
 class RowErrorOut(Schema):
@@ -83,8 +102,9 @@ def import_sheet(request: HttpRequest, kind: Form[str], file: File[UploadedFile]
 
 @router.get("/exports/{list_name}", response={**ERRORS}, operation_id="export_list",
             openapi_extra={"responses": _XLSX})
-def export_list(request: HttpRequest, list_name: ListName):
-    """The list as .xlsx, filtered by the same query parameters as the list endpoint; personal data masked."""
+def export_list(request: HttpRequest, list_name: ListName, filters: Query[ExportFilters]):
+    """The list as .xlsx, filtered by the same query parameters as the list endpoint (each list reads
+    its own and ignores the others); personal data masked."""
     try:
         services.export_list_for(list_name)
     except NotFound:

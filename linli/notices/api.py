@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, IsoDateTime, PageQuery, Payload, page, paged
 from linli.notices import selectors, services
 from linli.notices.models import MAX_BODY, NoticeAudience, NoticeCategory, NoticeStatus
 from linli.places import selectors as places
@@ -46,32 +46,32 @@ class NoticeOut(Schema):
 
 
 class NoticeFilter(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
     status: NoticeStatus | None = None
     category: NoticeCategory | None = None
-    building_id: int | None = None
+    building_id: Id | None = None
 
 
-class NoticeIn(Schema):
-    compound_id: int
+class NoticeIn(Payload):
+    compound_id: Id
     title: str = Field(min_length=1, max_length=120)
     # Checked by the service: a request error on a field named "body" would not name it.
     body: str = Field(description=f"plain text, at most {MAX_BODY} characters")
     category: NoticeCategory = NoticeCategory.ORDINARY
-    building_id: int | None = None
-    unit_id: int | None = None
+    building_id: Id | None = None
+    unit_id: Id | None = None
     roles: list[str] = Field([], description="staff role codes; such a notice never reaches residents")
-    publish_at: dt.datetime | None = None
-    expires_at: dt.datetime | None = None
+    publish_at: IsoDateTime | None = None
+    expires_at: IsoDateTime | None = None
     pinned: bool = False
 
 
-class WithdrawIn(Schema):
+class WithdrawIn(Payload):
     reason: str = Field(min_length=1, max_length=200)
 
 
-class EmergencyIn(Schema):
-    building_id: int
+class EmergencyIn(Payload):
+    building_id: Id
     title: str = Field(min_length=1, max_length=120)
     # Checked by the service: a request error on a field named "body" would not name it.
     body: str = Field(description=f"plain text, at most {MAX_BODY} characters")
@@ -89,7 +89,7 @@ class ReadFiguresOut(Schema):
     rate: float | None = Field(description="readers / audience; null for an empty audience")
 
 
-class UnreadOut(Schema):
+class NoticesUnreadOut(Schema):
     unread: int
 
 
@@ -98,7 +98,7 @@ def list_notices(request: HttpRequest, filters: Query[NoticeFilter], pg: Query[P
     return page(selectors.notices_for(request.user, **filters.dict()), pg)
 
 
-@router.get("/unread-count", response={200: UnreadOut, **ERRORS}, operation_id="count_unread_notices")
+@router.get("/unread-count", response={200: NoticesUnreadOut, **ERRORS}, operation_id="count_unread_notices")
 def count_unread_notices(request: HttpRequest):
     return {"unread": selectors.unread_count(request.user)}
 
@@ -113,7 +113,7 @@ def broadcast_emergency_notice(request: HttpRequest, payload: EmergencyIn):
 
 
 @router.get("/{notice_id}", response={200: NoticeOut, **ERRORS}, operation_id="get_notice")
-def get_notice(request: HttpRequest, notice_id: int):
+def get_notice(request: HttpRequest, notice_id: Id):
     return selectors.notice(request.user, notice_id)
 
 
@@ -130,27 +130,27 @@ def create_notice(request: HttpRequest, payload: NoticeIn):
 
 
 @router.post("/{notice_id}/publish", response={200: NoticeOut, **ERRORS}, operation_id="publish_notice")
-def publish_notice(request: HttpRequest, notice_id: int):
+def publish_notice(request: HttpRequest, notice_id: Id):
     """Publishes now, or schedules when `publish_at` lies ahead."""
     notice = services.publish_notice(actor=request.user, notice=selectors.notice(request.user, notice_id))
     return selectors.notice(request.user, notice.pk)
 
 
 @router.post("/{notice_id}/withdraw", response={200: NoticeOut, **ERRORS}, operation_id="withdraw_notice")
-def withdraw_notice(request: HttpRequest, notice_id: int, payload: WithdrawIn):
+def withdraw_notice(request: HttpRequest, notice_id: Id, payload: WithdrawIn):
     notice = services.withdraw_notice(actor=request.user, notice=selectors.notice(request.user, notice_id),
                                       reason=payload.reason)
     return selectors.notice(request.user, notice.pk)
 
 
 @router.post("/{notice_id}/read", response={200: ReadOut, **ERRORS}, operation_id="mark_notice_read")
-def mark_notice_read(request: HttpRequest, notice_id: int):
+def mark_notice_read(request: HttpRequest, notice_id: Id):
     receipt = services.mark_notice_read(actor=request.user, notice=selectors.notice(request.user, notice_id))
     return {"notice_id": receipt.notice_id, "read_at": receipt.read_at}
 
 
 @router.get("/{notice_id}/reads", response={200: ReadFiguresOut, **ERRORS}, operation_id="get_notice_reads")
-def get_notice_reads(request: HttpRequest, notice_id: int):
+def get_notice_reads(request: HttpRequest, notice_id: Id):
     notice = selectors.notice(request.user, notice_id)
     readers, audience = selectors.read_figures(request.user, notice)
     return {"notice_id": notice.pk, "readers": readers, "audience": audience,

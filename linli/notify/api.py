@@ -9,9 +9,12 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, PageQuery, Payload, api_enum, page, paged
 from linli.notify import selectors, services
 from linli.notify.models import Category, Channel, DeliveryStatus, Severity
+
+DeliveryChannel = api_enum("DeliveryChannel", Channel)
+NotificationSeverity = api_enum("NotificationSeverity", Severity)
 
 router = Router(tags=["notifications"])
 
@@ -20,7 +23,7 @@ class NotificationOut(Schema):
     id: int
     compound_id: int
     category: Category
-    severity: Severity
+    severity: NotificationSeverity
     title: str
     body: str
     link: str
@@ -35,7 +38,7 @@ class NotificationOut(Schema):
 class DeliveryOut(Schema):
     id: int
     recipient_id: int
-    channel: Channel
+    channel: DeliveryChannel
     status: DeliveryStatus
     attempts: int
     next_attempt_at: dt.datetime | None
@@ -50,10 +53,10 @@ class NotificationDetailOut(NotificationOut):
 
 
 class NotificationFilter(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
     category: Category | None = None
-    severity: Severity | None = None
-    alarm_id: int | None = None
+    severity: NotificationSeverity | None = None
+    alarm_id: Id | None = None
 
 
 class InboxItemOut(Schema):
@@ -61,7 +64,7 @@ class InboxItemOut(Schema):
     notification_id: int
     compound_id: int = Field(alias="notification.compound_id")
     category: Category = Field(alias="notification.category")
-    severity: Severity = Field(alias="notification.severity")
+    severity: NotificationSeverity = Field(alias="notification.severity")
     title: str = Field(alias="notification.title")
     body: str = Field(alias="notification.body")
     link: str = Field(alias="notification.link")
@@ -75,7 +78,7 @@ class InboxFilter(Schema):
     unread: bool = False
 
 
-class UnreadOut(Schema):
+class InboxUnreadOut(Schema):
     unread: int
 
 
@@ -87,12 +90,12 @@ class VapidKeyOut(Schema):
     public_key: str = Field(description="VAPID application server key (base64url) for PushManager.subscribe")
 
 
-class PushKeysIn(Schema):
+class PushKeysIn(Payload):
     p256dh: str = Field(min_length=80, max_length=200)
     auth: str = Field(min_length=16, max_length=60)
 
 
-class PushSubscriptionIn(Schema):
+class PushSubscriptionIn(Payload):
     endpoint: str = Field(min_length=10, max_length=600)
     keys: PushKeysIn
 
@@ -103,7 +106,7 @@ class PushSubscriptionOut(Schema):
     created_at: dt.datetime
 
 
-class WechatCodeIn(Schema):
+class WechatCodeIn(Payload):
     code: str = Field(min_length=1, max_length=200, description="wx.login() code from the mini-program")
 
 
@@ -127,7 +130,7 @@ def list_inbox(request: HttpRequest, filters: Query[InboxFilter], pg: Query[Page
     return page(selectors.inbox(request.user, unread=filters.unread), pg)
 
 
-@router.get("/inbox/unread-count", response={200: UnreadOut, **ERRORS}, operation_id="count_unread_inbox")
+@router.get("/inbox/unread-count", response={200: InboxUnreadOut, **ERRORS}, operation_id="count_unread_inbox")
 def count_unread_inbox(request: HttpRequest):
     return {"unread": selectors.unread_count(request.user)}
 
@@ -138,7 +141,7 @@ def mark_inbox_all_read(request: HttpRequest):
 
 
 @router.post("/inbox/{delivery_id}/read", response={200: InboxItemOut, **ERRORS}, operation_id="mark_inbox_read")
-def mark_inbox_read(request: HttpRequest, delivery_id: int):
+def mark_inbox_read(request: HttpRequest, delivery_id: Id):
     return services.mark_read(actor=request.user, delivery_id=delivery_id)
 
 
@@ -158,7 +161,7 @@ def subscribe_webpush(request: HttpRequest, payload: PushSubscriptionIn):
 
 @router.delete("/webpush/subscriptions/{subscription_id}", response={204: None, **ERRORS},
                operation_id="unsubscribe_webpush")
-def unsubscribe_webpush(request: HttpRequest, subscription_id: int):
+def unsubscribe_webpush(request: HttpRequest, subscription_id: Id):
     services.unsubscribe_webpush(actor=request.user, subscription_id=subscription_id)
     return Status(204, None)
 
@@ -176,7 +179,7 @@ def unbind_wechat(request: HttpRequest):
 
 
 @router.get("/{notification_id}", response={200: NotificationDetailOut, **ERRORS}, operation_id="get_notification")
-def get_notification(request: HttpRequest, notification_id: int):
+def get_notification(request: HttpRequest, notification_id: Id):
     n = selectors.notification(request.user, notification_id)
     deliveries = list(selectors.deliveries_of(n))
     n.delivery_status = {}

@@ -13,11 +13,13 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, PageQuery, Payload, api_enum, page, paged
 from linli.parcels import selectors, services
 from linli.parcels.models import Parcel, PickupMethod, Source
-from linli.parcels.models import Status as ParcelStatus
+from linli.parcels.models import Status as ParcelStatusChoices
 from linli.places import selectors as places
+
+ParcelStatus = api_enum("ParcelStatus", ParcelStatusChoices)
 
 router = Router(tags=["parcels"])
 
@@ -51,14 +53,14 @@ class ParcelOut(Schema):
 
 
 class ParcelFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
     status: ParcelStatus | None = None
     tracking_no: str = Field("", max_length=40, description="the full tracking number, matched by digest")
 
 
-class RegisterIn(Schema):
-    house_id: int
+class RegisterIn(Payload):
+    house_id: Id
     courier: str = Field("", max_length=40)
     tracking_no: str = Field("", max_length=40)
     position: str = Field("", max_length=40, description="shelf or locker box, e.g. A-03")
@@ -66,12 +68,12 @@ class RegisterIn(Schema):
     note: str = Field("", max_length=200)
 
 
-class PickupIn(Schema):
+class PickupIn(Payload):
     pickup_code: str | None = Field(None, max_length=12,
                                     description="staff must give the household's code; a resident of the house need not")
 
 
-class ReturnIn(Schema):
+class ParcelReturnIn(Payload):
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -98,7 +100,7 @@ def list_parcels(request: HttpRequest, filters: Query[ParcelFilter], pg: Query[P
 
 
 @router.get("/{parcel_id}", response={200: ParcelOut, **ERRORS}, operation_id="get_parcel")
-def get_parcel(request: HttpRequest, parcel_id: int):
+def get_parcel(request: HttpRequest, parcel_id: Id):
     return _shown(request, [selectors.parcel(request.user, parcel_id)])[0]
 
 
@@ -112,7 +114,7 @@ def register_parcel(request: HttpRequest, payload: RegisterIn):
 
 
 @router.post("/{parcel_id}/pickup", response={200: ParcelOut, **ERRORS}, operation_id="pick_up_parcel")
-def pick_up_parcel(request: HttpRequest, parcel_id: int, payload: PickupIn):
+def pick_up_parcel(request: HttpRequest, parcel_id: Id, payload: PickupIn):
     """Staff hand over a parcel when told its code (wrong codes lock it for a while); a resident of
     the house confirms their own pickup without one. A second pickup answers 409."""
     parcel = services.confirm_pickup(actor=request.user, parcel=selectors.parcel(request.user, parcel_id),
@@ -121,7 +123,7 @@ def pick_up_parcel(request: HttpRequest, parcel_id: int, payload: PickupIn):
 
 
 @router.post("/{parcel_id}/return", response={200: ParcelOut, **ERRORS}, operation_id="return_parcel")
-def return_parcel(request: HttpRequest, parcel_id: int, payload: ReturnIn):
+def return_parcel(request: HttpRequest, parcel_id: Id, payload: ParcelReturnIn):
     parcel = services.return_to_courier(actor=request.user, parcel=selectors.parcel(request.user, parcel_id),
                                         reason=payload.reason)
     return _one(request, parcel)

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, IsoDate, PageQuery, Payload, page, paged, patch_field
 from linli.people import selectors, services
 from linli.people.identity import IdType
 from linli.people.models import (
@@ -44,36 +44,36 @@ class PersonOut(Schema):
     note: str
 
 
-class PersonIn(Schema):
-    compound_id: int
+class PersonIn(Payload):
+    compound_id: Id
     name: str = Field(min_length=1, max_length=60)
     id_type: IdType = IdType.MAINLAND_ID
     id_number: str = Field(min_length=5, max_length=24)
     phone: str = Field("", max_length=20)
     gender: Gender | None = None
-    birth_date: dt.date | None = None
+    birth_date: IsoDate | None = None
     population_type: PopulationType = PopulationType.REGISTERED
     care_tags: list[CareTag] = []
     ethnicity: str = Field("", max_length=20)
     note: str = Field("", max_length=200)
 
 
-class PersonPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=60)
-    id_type: IdType | None = None
-    id_number: str | None = Field(None, min_length=5, max_length=24)
-    phone: str | None = Field(None, max_length=20)
-    gender: Gender | None = None
-    birth_date: dt.date | None = None
-    population_type: PopulationType | None = None
-    care_tags: list[CareTag] | None = None
-    ethnicity: str | None = Field(None, max_length=20)
-    note: str | None = Field(None, max_length=200)
+class PersonPatch(Payload):
+    name: str = patch_field(min_length=1, max_length=60)
+    id_type: IdType = patch_field()
+    id_number: str = patch_field(min_length=5, max_length=24)
+    phone: str = patch_field(max_length=20)
+    gender: Gender = patch_field()
+    birth_date: IsoDate | None = None
+    population_type: PopulationType = patch_field()
+    care_tags: list[CareTag] = patch_field()
+    ethnicity: str = patch_field(max_length=20)
+    note: str = patch_field(max_length=200)
 
 
 class PersonFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
     q: str = Field("", description="name contains")
     id_number: str = Field("", description="exact ID number (matched by keyed hash)")
     phone: str = Field("", description="exact phone number (matched by keyed hash)")
@@ -86,7 +86,7 @@ class Revealed(Schema):
     phone: str
 
 
-class ErasureIn(Schema):
+class ErasureIn(Payload):
     reason: str = Field(min_length=1, max_length=200)
 
 
@@ -99,7 +99,7 @@ def list_persons(request: HttpRequest, filters: Query[PersonFilter], pg: Query[P
 
 
 @router.get("/persons/{person_id}", response={200: PersonOut, **ERRORS}, operation_id="get_person")
-def get_person(request: HttpRequest, person_id: int):
+def get_person(request: HttpRequest, person_id: Id):
     return selectors.person(request.user, person_id)
 
 
@@ -111,25 +111,25 @@ def create_person(request: HttpRequest, payload: PersonIn):
 
 
 @router.patch("/persons/{person_id}", response={200: PersonOut, **ERRORS}, operation_id="update_person")
-def update_person(request: HttpRequest, person_id: int, payload: PersonPatch):
+def update_person(request: HttpRequest, person_id: Id, payload: PersonPatch):
     person = selectors.person(request.user, person_id)
     return services.update_person(actor=request.user, person=person, **payload.dict(exclude_unset=True))
 
 
 @router.post("/persons/{person_id}/reveal", response={200: Revealed, **ERRORS}, operation_id="reveal_person")
-def reveal_person(request: HttpRequest, person_id: int):
+def reveal_person(request: HttpRequest, person_id: Id):
     """Clear ID and phone numbers; needs the reveal permission and is written to the audit log."""
     return services.reveal_person(actor=request.user, person=selectors.person(request.user, person_id))
 
 
 @router.get("/persons/{person_id}/export", response={200: dict, **ERRORS}, operation_id="export_person_data")
-def export_person_data(request: HttpRequest, person_id: int):
+def export_person_data(request: HttpRequest, person_id: Id):
     """Everything held about the person (PIPL Art. 45), for themselves or staff who may reveal."""
     return services.export_person_data(actor=request.user, person=selectors.person(request.user, person_id))
 
 
 @router.post("/persons/{person_id}/erase", response={204: None, **ERRORS}, operation_id="erase_person")
-def erase_person(request: HttpRequest, person_id: int, payload: ErasureIn):
+def erase_person(request: HttpRequest, person_id: Id, payload: ErasureIn):
     """Delete a person's record on request (PIPL Art. 47)."""
     person = selectors.person(request.user, person_id)
     services.erase_person(actor=request.user, person=person, reason=payload.reason)
@@ -144,7 +144,7 @@ class ResidentAccountOut(Schema):
 
 @router.post("/persons/{person_id}/account", response={201: ResidentAccountOut, **ERRORS},
              operation_id="create_resident_account")
-def create_resident_account(request: HttpRequest, person_id: int):
+def create_resident_account(request: HttpRequest, person_id: Id):
     """Let the person log in to the resident portal with their phone number and a one-time code."""
     from linli.accounts.services import create_resident_account as create
 
@@ -165,23 +165,23 @@ class ResidencyOut(Schema):
     verified_at: dt.datetime | None
 
 
-class ResidencyIn(Schema):
-    person_id: int
-    house_id: int
+class ResidencyIn(Payload):
+    person_id: Id
+    house_id: Id
     role: ResidencyRole
-    since: dt.date
-    until: dt.date | None = None
+    since: IsoDate
+    until: IsoDate | None = None
 
 
-class ResidencyPatch(Schema):
-    role: ResidencyRole | None = None
-    until: dt.date | None = None
+class ResidencyPatch(Payload):
+    role: ResidencyRole = patch_field()
+    until: IsoDate | None = None
 
 
 class ResidencyFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
-    person_id: int | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
+    person_id: Id | None = None
     current: bool | None = None
 
 
@@ -191,7 +191,7 @@ def list_residencies(request: HttpRequest, filters: Query[ResidencyFilter], pg: 
 
 
 @router.get("/residencies/{residency_id}", response={200: ResidencyOut, **ERRORS}, operation_id="get_residency")
-def get_residency(request: HttpRequest, residency_id: int):
+def get_residency(request: HttpRequest, residency_id: Id):
     return selectors.residency(request.user, residency_id)
 
 
@@ -206,7 +206,7 @@ def create_residency(request: HttpRequest, payload: ResidencyIn):
 
 @router.patch("/residencies/{residency_id}", response={200: ResidencyOut, **ERRORS},
               operation_id="update_residency")
-def update_residency(request: HttpRequest, residency_id: int, payload: ResidencyPatch):
+def update_residency(request: HttpRequest, residency_id: Id, payload: ResidencyPatch):
     residency = selectors.residency(request.user, residency_id)
     changes = payload.dict(exclude_unset=True)
     if changes.get("until") is not None:
@@ -218,13 +218,13 @@ def update_residency(request: HttpRequest, residency_id: int, payload: Residency
 
 @router.post("/residencies/{residency_id}/verify", response={200: ResidencyOut, **ERRORS},
              operation_id="verify_residency")
-def verify_residency(request: HttpRequest, residency_id: int):
+def verify_residency(request: HttpRequest, residency_id: Id):
     residency = selectors.residency(request.user, residency_id)
     return services.verify_residency(actor=request.user, residency=residency)
 
 
 @router.delete("/residencies/{residency_id}", response={204: None, **ERRORS}, operation_id="delete_residency")
-def delete_residency(request: HttpRequest, residency_id: int):
+def delete_residency(request: HttpRequest, residency_id: Id):
     services.delete_residency(actor=request.user, residency=selectors.residency(request.user, residency_id))
     return Status(204, None)
 
@@ -240,21 +240,21 @@ class OrganisationOut(Schema):
     contact_phone: str = Field(alias="contact_phone_masked")
 
 
-class OrganisationIn(Schema):
+class OrganisationIn(Payload):
     kind: OrganisationKind
     name: str = Field(min_length=1, max_length=100)
     credit_code: str = Field("", max_length=18)
-    region_id: int | None = None
-    compound_id: int | None = None
+    region_id: Id | None = None
+    compound_id: Id | None = None
     contact_name: str = Field("", max_length=60)
     contact_phone: str = Field("", max_length=20)
 
 
-class OrganisationPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    credit_code: str | None = Field(None, max_length=18)
-    contact_name: str | None = Field(None, max_length=60)
-    contact_phone: str | None = Field(None, max_length=20)
+class OrganisationPatch(Payload):
+    name: str = patch_field(min_length=1, max_length=100)
+    credit_code: str = patch_field(max_length=18)
+    contact_name: str = patch_field(max_length=60)
+    contact_phone: str = patch_field(max_length=20)
 
 
 @router.get("/organisations", response={200: paged(OrganisationOut), **ERRORS}, operation_id="list_organisations")
@@ -265,7 +265,7 @@ def list_organisations(request: HttpRequest, pg: Query[PageQuery], kind: Organis
 
 @router.get("/organisations/{organisation_id}", response={200: OrganisationOut, **ERRORS},
             operation_id="get_organisation")
-def get_organisation(request: HttpRequest, organisation_id: int):
+def get_organisation(request: HttpRequest, organisation_id: Id):
     return selectors.organisation(request.user, organisation_id)
 
 
@@ -280,7 +280,7 @@ def create_organisation(request: HttpRequest, payload: OrganisationIn):
 
 @router.patch("/organisations/{organisation_id}", response={200: OrganisationOut, **ERRORS},
               operation_id="update_organisation")
-def update_organisation(request: HttpRequest, organisation_id: int, payload: OrganisationPatch):
+def update_organisation(request: HttpRequest, organisation_id: Id, payload: OrganisationPatch):
     org = selectors.organisation(request.user, organisation_id)
     return services.update_organisation(actor=request.user, organisation=org, **payload.dict(exclude_unset=True))
 
@@ -296,9 +296,9 @@ class RealUnitOut(Schema):
     employees: int
 
 
-class RealUnitIn(Schema):
-    compound_id: int
-    house_id: int | None = None
+class RealUnitIn(Payload):
+    compound_id: Id
+    house_id: Id | None = None
     name: str = Field(min_length=1, max_length=100)
     credit_code: str = Field(min_length=18, max_length=18)
     business_scope: str = Field("", max_length=200)
@@ -306,21 +306,21 @@ class RealUnitIn(Schema):
     employees: int = Field(0, ge=0, le=1_000_000)
 
 
-class RealUnitPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    credit_code: str | None = Field(None, min_length=18, max_length=18)
-    business_scope: str | None = Field(None, max_length=200)
-    legal_person: str | None = Field(None, max_length=60)
-    employees: int | None = Field(None, ge=0, le=1_000_000)
+class RealUnitPatch(Payload):
+    name: str = patch_field(min_length=1, max_length=100)
+    credit_code: str = patch_field(min_length=18, max_length=18)
+    business_scope: str = patch_field(max_length=200)
+    legal_person: str = patch_field(max_length=60)
+    employees: int = patch_field(ge=0, le=1_000_000)
 
 
 @router.get("/real-units", response={200: paged(RealUnitOut), **ERRORS}, operation_id="list_real_units")
-def list_real_units(request: HttpRequest, pg: Query[PageQuery], compound_id: int | None = None, q: str = ""):
+def list_real_units(request: HttpRequest, pg: Query[PageQuery], compound_id: Id | None = None, q: str = ""):
     return page(selectors.real_units(request.user, compound_id=compound_id, q=q), pg)
 
 
 @router.get("/real-units/{real_unit_id}", response={200: RealUnitOut, **ERRORS}, operation_id="get_real_unit")
-def get_real_unit(request: HttpRequest, real_unit_id: int):
+def get_real_unit(request: HttpRequest, real_unit_id: Id):
     return selectors.real_unit(request.user, real_unit_id)
 
 
@@ -334,7 +334,7 @@ def create_real_unit(request: HttpRequest, payload: RealUnitIn):
 
 
 @router.patch("/real-units/{real_unit_id}", response={200: RealUnitOut, **ERRORS}, operation_id="update_real_unit")
-def update_real_unit(request: HttpRequest, real_unit_id: int, payload: RealUnitPatch):
+def update_real_unit(request: HttpRequest, real_unit_id: Id, payload: RealUnitPatch):
     unit = selectors.real_unit(request.user, real_unit_id)
     return services.update_real_unit(actor=request.user, real_unit=unit, **payload.dict(exclude_unset=True))
 
@@ -350,28 +350,28 @@ class VehicleOut(Schema):
     active: bool
 
 
-class VehicleIn(Schema):
-    compound_id: int
+class VehicleIn(Payload):
+    compound_id: Id
     plate: str = Field(min_length=7, max_length=12)
     colour: PlateColour | None = Field(None, description="default: green for new-energy plates, else blue")
-    owner_id: int | None = None
-    house_id: int | None = None
+    owner_id: Id | None = None
+    house_id: Id | None = None
     brand: str = Field("", max_length=40)
 
 
-class VehiclePatch(Schema):
-    plate: str | None = Field(None, min_length=7, max_length=12)
+class VehiclePatch(Payload):
+    plate: str = patch_field(min_length=7, max_length=12)
     colour: PlateColour | None = None
-    owner_id: int | None = None
-    house_id: int | None = None
-    brand: str | None = Field(None, max_length=40)
-    active: bool | None = None
+    owner_id: Id | None = None
+    house_id: Id | None = None
+    brand: str = patch_field(max_length=40)
+    active: bool = patch_field()
 
 
 class VehicleFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
-    owner_id: int | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
+    owner_id: Id | None = None
     plate: str = ""
 
 
@@ -381,7 +381,7 @@ def list_vehicles(request: HttpRequest, filters: Query[VehicleFilter], pg: Query
 
 
 @router.get("/vehicles/{vehicle_id}", response={200: VehicleOut, **ERRORS}, operation_id="get_vehicle")
-def get_vehicle(request: HttpRequest, vehicle_id: int):
+def get_vehicle(request: HttpRequest, vehicle_id: Id):
     return selectors.vehicle(request.user, vehicle_id)
 
 
@@ -396,7 +396,7 @@ def create_vehicle(request: HttpRequest, payload: VehicleIn):
 
 
 @router.patch("/vehicles/{vehicle_id}", response={200: VehicleOut, **ERRORS}, operation_id="update_vehicle")
-def update_vehicle(request: HttpRequest, vehicle_id: int, payload: VehiclePatch):
+def update_vehicle(request: HttpRequest, vehicle_id: Id, payload: VehiclePatch):
     vehicle = selectors.vehicle(request.user, vehicle_id)
     changes = payload.dict(exclude_unset=True)
     if "owner_id" in changes:
@@ -409,7 +409,7 @@ def update_vehicle(request: HttpRequest, vehicle_id: int, payload: VehiclePatch)
 
 
 @router.delete("/vehicles/{vehicle_id}", response={204: None, **ERRORS}, operation_id="delete_vehicle")
-def delete_vehicle(request: HttpRequest, vehicle_id: int):
+def delete_vehicle(request: HttpRequest, vehicle_id: Id):
     services.delete_vehicle(actor=request.user, vehicle=selectors.vehicle(request.user, vehicle_id))
     return Status(204, None)
 
@@ -424,21 +424,21 @@ class ConsentOut(Schema):
     withdrawn_at: dt.datetime | None
 
 
-class ConsentIn(Schema):
-    person_id: int
+class ConsentIn(Payload):
+    person_id: Id
     purpose: ConsentPurpose
     scope: str = Field(min_length=1, max_length=200)
     granted_by_guardian: str = Field("", max_length=60)
 
 
 @router.get("/consents", response={200: paged(ConsentOut), **ERRORS}, operation_id="list_consents")
-def list_consents(request: HttpRequest, pg: Query[PageQuery], person_id: int | None = None,
+def list_consents(request: HttpRequest, pg: Query[PageQuery], person_id: Id | None = None,
                   active: bool | None = None):
     return page(selectors.consents(request.user, person_id=person_id, active=active), pg)
 
 
 @router.get("/consents/{consent_id}", response={200: ConsentOut, **ERRORS}, operation_id="get_consent")
-def get_consent(request: HttpRequest, consent_id: int):
+def get_consent(request: HttpRequest, consent_id: Id):
     return selectors.consent(request.user, consent_id)
 
 
@@ -452,5 +452,5 @@ def create_consent(request: HttpRequest, payload: ConsentIn):
 
 @router.post("/consents/{consent_id}/withdraw", response={200: ConsentOut, **ERRORS},
              operation_id="withdraw_consent")
-def withdraw_consent(request: HttpRequest, consent_id: int):
+def withdraw_consent(request: HttpRequest, consent_id: Id):
     return services.withdraw_consent(actor=request.user, consent=selectors.consent(request.user, consent_id))

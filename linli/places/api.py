@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, PageQuery, Payload, page, paged, patch_field
 from linli.places import selectors, services
 from linli.places.models import HouseUse, Occupancy, RegionLevel
 
@@ -24,16 +24,16 @@ class RegionOut(Schema):
     path: str
 
 
-class RegionIn(Schema):
+class RegionIn(Payload):
     level: RegionLevel
     code: str = Field(pattern=r"^\d{6}(\d{3}){0,2}$")
     name: str = Field(min_length=1, max_length=60)
-    parent_id: int | None = None
+    parent_id: Id | None = None
 
 
 class RegionFilter(Schema):
     level: RegionLevel | None = None
-    parent_id: int | None = None
+    parent_id: Id | None = None
     q: str = ""
 
 
@@ -43,7 +43,7 @@ def list_regions(request: HttpRequest, filters: Query[RegionFilter], pg: Query[P
 
 
 @router.get("/regions/{region_id}", response={200: RegionOut, **ERRORS}, operation_id="get_region")
-def get_region(request: HttpRequest, region_id: int):
+def get_region(request: HttpRequest, region_id: Id):
     return selectors.region(request.user, region_id)
 
 
@@ -63,12 +63,12 @@ class GridOut(Schema):
 
 
 @router.get("/grids", response={200: paged(GridOut), **ERRORS}, operation_id="list_grids")
-def list_grids(request: HttpRequest, pg: Query[PageQuery], community_id: int | None = None):
+def list_grids(request: HttpRequest, pg: Query[PageQuery], community_id: Id | None = None):
     return page(selectors.grids(request.user, community_id=community_id), pg)
 
 
 @router.get("/grids/{grid_id}", response={200: GridOut, **ERRORS}, operation_id="get_grid")
-def get_grid(request: HttpRequest, grid_id: int):
+def get_grid(request: HttpRequest, grid_id: Id):
     return selectors.grid(request.user, grid_id)
 
 
@@ -89,28 +89,28 @@ class CompoundOut(Schema):
     centre_lat: float | None
 
 
-class CompoundIn(Schema):
-    community_id: int
+class CompoundIn(Payload):
+    community_id: Id
     name: str = Field(min_length=1, max_length=60)
     address: str = ""
     year_built: int | None = Field(None, ge=1900, le=2100)
     boundary: list[list[float]] = []
-    grid_id: int | None = None
-    property_company_id: int | None = None
-    owners_committee_id: int | None = None
+    grid_id: Id | None = None
+    property_company_id: Id | None = None
+    owners_committee_id: Id | None = None
 
 
-class CompoundPatch(Schema):
-    name: str | None = Field(None, min_length=1, max_length=60)
-    address: str | None = None
+class CompoundPatch(Payload):
+    name: str = patch_field(min_length=1, max_length=60)
+    address: str = patch_field()
     year_built: int | None = Field(None, ge=1900, le=2100)
-    boundary: list[list[float]] | None = None
+    boundary: list[list[float]] = patch_field()
 
 
 class CompoundFilter(Schema):
-    community_id: int | None = None
-    region_id: int | None = None
-    property_company_id: int | None = None
+    community_id: Id | None = None
+    region_id: Id | None = None
+    property_company_id: Id | None = None
     q: str = ""
 
 
@@ -128,7 +128,7 @@ def list_compounds(request: HttpRequest, filters: Query[CompoundFilter], pg: Que
 
 
 @router.get("/compounds/{compound_id}", response={200: CompoundOut, **ERRORS}, operation_id="get_compound")
-def get_compound(request: HttpRequest, compound_id: int):
+def get_compound(request: HttpRequest, compound_id: Id):
     return selectors.compound(request.user, compound_id)
 
 
@@ -144,7 +144,7 @@ def create_compound(request: HttpRequest, payload: CompoundIn):
 
 
 @router.patch("/compounds/{compound_id}", response={200: CompoundOut, **ERRORS}, operation_id="update_compound")
-def update_compound(request: HttpRequest, compound_id: int, payload: CompoundPatch):
+def update_compound(request: HttpRequest, compound_id: Id, payload: CompoundPatch):
     compound = selectors.compound(request.user, compound_id)
     return services.update_compound(actor=request.user, compound=compound, **payload.dict(exclude_unset=True))
 
@@ -164,8 +164,8 @@ class BuildingOut(Schema):
     standard_address: str
 
 
-class BuildingIn(Schema):
-    compound_id: int
+class BuildingIn(Payload):
+    compound_id: Id
     number: str = Field(min_length=1, max_length=10, pattern=r"^[0-9A-Za-z\-]+$")
     name: str = ""
     floors_above: int = Field(ge=1, le=200)
@@ -176,23 +176,23 @@ class BuildingIn(Schema):
     has_elevator: bool = False
 
 
-class BuildingPatch(Schema):
-    name: str | None = None
-    floors_above: int | None = Field(None, ge=1, le=200)
-    floors_below: int | None = Field(None, ge=0, le=10)
-    unit_count: int | None = Field(None, ge=1, le=30)
+class BuildingPatch(Payload):
+    name: str = patch_field()
+    floors_above: int = patch_field(ge=1, le=200)
+    floors_below: int = patch_field(ge=0, le=10)
+    unit_count: int = patch_field(ge=1, le=30)
     height_m: Decimal | None = Field(None, ge=0, le=1000)
-    footprint: list[list[float]] | None = None
-    has_elevator: bool | None = None
+    footprint: list[list[float]] = patch_field()
+    has_elevator: bool = patch_field()
 
 
 @router.get("/buildings", response={200: paged(BuildingOut), **ERRORS}, operation_id="list_buildings")
-def list_buildings(request: HttpRequest, pg: Query[PageQuery], compound_id: int | None = None, q: str = ""):
+def list_buildings(request: HttpRequest, pg: Query[PageQuery], compound_id: Id | None = None, q: str = ""):
     return page(selectors.buildings(request.user, compound_id=compound_id, q=q), pg)
 
 
 @router.get("/buildings/{building_id}", response={200: BuildingOut, **ERRORS}, operation_id="get_building")
-def get_building(request: HttpRequest, building_id: int):
+def get_building(request: HttpRequest, building_id: Id):
     return selectors.building(request.user, building_id)
 
 
@@ -204,13 +204,13 @@ def create_building(request: HttpRequest, payload: BuildingIn):
 
 
 @router.patch("/buildings/{building_id}", response={200: BuildingOut, **ERRORS}, operation_id="update_building")
-def update_building(request: HttpRequest, building_id: int, payload: BuildingPatch):
+def update_building(request: HttpRequest, building_id: Id, payload: BuildingPatch):
     building = selectors.building(request.user, building_id)
     return services.update_building(actor=request.user, building=building, **payload.dict(exclude_unset=True))
 
 
 @router.delete("/buildings/{building_id}", response={204: None, **ERRORS}, operation_id="delete_building")
-def delete_building(request: HttpRequest, building_id: int):
+def delete_building(request: HttpRequest, building_id: Id):
     services.delete_building(actor=request.user, building=selectors.building(request.user, building_id))
     return Status(204, None)
 
@@ -226,12 +226,12 @@ class UnitOut(Schema):
 
 
 @router.get("/units", response={200: paged(UnitOut), **ERRORS}, operation_id="list_units")
-def list_units(request: HttpRequest, pg: Query[PageQuery], building_id: int | None = None):
+def list_units(request: HttpRequest, pg: Query[PageQuery], building_id: Id | None = None):
     return page(selectors.units(request.user, building_id=building_id), pg)
 
 
 @router.get("/units/{unit_id}", response={200: UnitOut, **ERRORS}, operation_id="get_unit")
-def get_unit(request: HttpRequest, unit_id: int):
+def get_unit(request: HttpRequest, unit_id: Id):
     return selectors.unit(request.user, unit_id)
 
 
@@ -252,8 +252,8 @@ class HouseOut(Schema):
     standard_address: str
 
 
-class HouseIn(Schema):
-    unit_id: int
+class HouseIn(Payload):
+    unit_id: Id
     number: str = Field(min_length=1, max_length=10, pattern=r"^[0-9A-Za-z\-]+$")
     floor: int = Field(ge=-10, le=200)
     built_area: Decimal = Field(gt=0, le=100000, max_digits=8, decimal_places=2)
@@ -262,18 +262,18 @@ class HouseIn(Schema):
     occupancy: Occupancy = Occupancy.OWNER_OCCUPIED
 
 
-class HousePatch(Schema):
-    floor: int | None = Field(None, ge=-10, le=200)
-    built_area: Decimal | None = Field(None, gt=0, le=100000, max_digits=8, decimal_places=2)
+class HousePatch(Payload):
+    floor: int = patch_field(ge=-10, le=200)
+    built_area: Decimal = patch_field(gt=0, le=100000, max_digits=8, decimal_places=2)
     inner_area: Decimal | None = Field(None, gt=0, le=100000, max_digits=8, decimal_places=2)
-    use: HouseUse | None = None
-    occupancy: Occupancy | None = None
+    use: HouseUse = patch_field()
+    occupancy: Occupancy = patch_field()
 
 
 class HouseFilter(Schema):
-    compound_id: int | None = None
-    building_id: int | None = None
-    unit_id: int | None = None
+    compound_id: Id | None = None
+    building_id: Id | None = None
+    unit_id: Id | None = None
     occupancy: Occupancy | None = None
     use: HouseUse | None = None
     q: str = ""
@@ -288,7 +288,7 @@ def list_houses(request: HttpRequest, filters: Query[HouseFilter], pg: Query[Pag
 
 
 @router.get("/houses/{house_id}", response={200: HouseOut, **ERRORS}, operation_id="get_house")
-def get_house(request: HttpRequest, house_id: int):
+def get_house(request: HttpRequest, house_id: Id):
     return selectors.house(request.user, house_id)
 
 
@@ -300,12 +300,12 @@ def create_house(request: HttpRequest, payload: HouseIn):
 
 
 @router.patch("/houses/{house_id}", response={200: HouseOut, **ERRORS}, operation_id="update_house")
-def update_house(request: HttpRequest, house_id: int, payload: HousePatch):
+def update_house(request: HttpRequest, house_id: Id, payload: HousePatch):
     house = selectors.house(request.user, house_id)
     return services.update_house(actor=request.user, house=house, **payload.dict(exclude_unset=True))
 
 
 @router.delete("/houses/{house_id}", response={204: None, **ERRORS}, operation_id="delete_house")
-def delete_house(request: HttpRequest, house_id: int):
+def delete_house(request: HttpRequest, house_id: Id):
     services.delete_house(actor=request.user, house=selectors.house(request.user, house_id))
     return Status(204, None)

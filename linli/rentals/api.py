@@ -15,7 +15,7 @@ from django.utils.http import content_disposition_header
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Fen, Id, IsoDate, PageQuery, Payload, page, paged
 from linli.people.identity import IdType
 from linli.places import selectors as places
 from linli.rentals import selectors, services
@@ -41,16 +41,16 @@ class ListingOut(Schema):
 
 
 class ListingFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
     status: ListingStatus | None = None
 
 
-class ListingIn(Schema):
-    house_id: int
-    rent_fen: int = Field(gt=0, description="per month, fen")
-    deposit_fen: int = Field(0, ge=0)
-    available_from: dt.date
+class ListingIn(Payload):
+    house_id: Id
+    rent_fen: Fen = Field(gt=0, description="per month, fen")
+    deposit_fen: Fen = 0
+    available_from: IsoDate
     description: str = Field("", max_length=2000)
 
 
@@ -60,7 +60,7 @@ def list_rental_listings(request: HttpRequest, filters: Query[ListingFilter], pg
 
 
 @router.get("/listings/{listing_id}", response={200: ListingOut, **ERRORS}, operation_id="get_rental_listing")
-def get_rental_listing(request: HttpRequest, listing_id: int):
+def get_rental_listing(request: HttpRequest, listing_id: Id):
     return selectors.listing(request.user, listing_id)
 
 
@@ -74,7 +74,7 @@ def create_rental_listing(request: HttpRequest, payload: ListingIn):
 
 @router.post("/listings/{listing_id}/withdraw", response={200: ListingOut, **ERRORS},
              operation_id="withdraw_rental_listing")
-def withdraw_rental_listing(request: HttpRequest, listing_id: int):
+def withdraw_rental_listing(request: HttpRequest, listing_id: Id):
     listing = services.withdraw_listing(actor=request.user, listing=selectors.listing(request.user, listing_id))
     return selectors.listing(request.user, listing.pk)
 
@@ -110,27 +110,27 @@ class TenancyOut(Schema):
 
 
 class TenancyFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
     status: TenancyStatus | None = None
-    tenant_id: int | None = None
+    tenant_id: Id | None = None
 
 
-class TenancyIn(Schema):
-    house_id: int
+class TenancyIn(Payload):
+    house_id: Id
     tenant_name: str = Field(min_length=1, max_length=60)
     id_type: IdType = IdType.MAINLAND_ID
     id_number: str = Field(min_length=1, max_length=30)
     phone: str = Field("", max_length=20)
-    lease_start: dt.date
-    lease_end: dt.date
-    rent_fen: int = Field(ge=0, description="per month, fen")
+    lease_start: IsoDate
+    lease_end: IsoDate
+    rent_fen: Fen = Field(description="per month, fen")
     purpose: TenancyPurpose = TenancyPurpose.RESIDENTIAL
-    listing_id: int | None = None
+    listing_id: Id | None = None
 
 
-class EndTenancyIn(Schema):
-    on: dt.date = Field(description="the tenant's last day")
+class EndTenancyIn(Payload):
+    on: IsoDate = Field(description="the tenant's last day")
 
 
 @router.get("/tenancies", response={200: paged(TenancyOut), **ERRORS}, operation_id="list_tenancies")
@@ -139,7 +139,7 @@ def list_tenancies(request: HttpRequest, filters: Query[TenancyFilter], pg: Quer
 
 
 @router.get("/tenancies/{tenancy_id}", response={200: TenancyOut, **ERRORS}, operation_id="get_tenancy")
-def get_tenancy(request: HttpRequest, tenancy_id: int):
+def get_tenancy(request: HttpRequest, tenancy_id: Id):
     return selectors.tenancy(request.user, tenancy_id)
 
 
@@ -155,7 +155,7 @@ def register_tenancy(request: HttpRequest, payload: TenancyIn):
 
 
 @router.post("/tenancies/{tenancy_id}/end", response={200: TenancyOut, **ERRORS}, operation_id="end_tenancy")
-def end_tenancy(request: HttpRequest, tenancy_id: int, payload: EndTenancyIn):
+def end_tenancy(request: HttpRequest, tenancy_id: Id, payload: EndTenancyIn):
     tenancy = services.end_tenancy(actor=request.user, tenancy=selectors.tenancy(request.user, tenancy_id),
                                    on=payload.on)
     return selectors.tenancy(request.user, tenancy.pk)
@@ -164,10 +164,10 @@ def end_tenancy(request: HttpRequest, tenancy_id: int, payload: EndTenancyIn):
 # --- the police export ---------------------------------------------------------------------------
 
 class ExportQuery(Schema):
-    compound_id: int
+    compound_id: Id
     format: Literal["xlsx", "pdf"] = "xlsx"
-    since: dt.date | None = Field(None, description="leases ending on or after this day")
-    until: dt.date | None = Field(None, description="leases starting on or before this day")
+    since: IsoDate | None = Field(None, description="leases ending on or after this day")
+    until: IsoDate | None = Field(None, description="leases starting on or before this day")
 
 
 _FILES = {200: {"description": "the registrations as .xlsx or PDF",

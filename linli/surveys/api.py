@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, IsoDateTime, PageQuery, Payload, page, paged
 from linli.places import selectors as places
 from linli.surveys import selectors, services
 from linli.surveys.models import SurveyStatus
@@ -20,7 +20,7 @@ from linli.surveys.models import SurveyStatus
 router = Router(tags=["surveys"])
 
 
-class QuestionIn(Schema):
+class QuestionIn(Payload):
     key: str = Field(min_length=1, max_length=30, pattern=r"^[a-z0-9_]+$")
     text: str = Field(min_length=1, max_length=200)
     kind: Literal["single", "multiple", "text", "rating"]
@@ -28,13 +28,13 @@ class QuestionIn(Schema):
     required: bool = True
 
 
-class SurveyIn(Schema):
-    compound_id: int
-    building_id: int | None = None
+class SurveyIn(Payload):
+    compound_id: Id
+    building_id: Id | None = None
     title: str = Field(min_length=1, max_length=120)
     description: str = Field("", max_length=2000)
     questions: list[QuestionIn] = Field(min_length=1, max_length=50)
-    closes_at: dt.datetime
+    closes_at: IsoDateTime
     anonymous: bool = False
 
 
@@ -54,11 +54,11 @@ class SurveyOut(Schema):
 
 
 class SurveyFilter(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
     status: SurveyStatus | None = None
 
 
-class ResponseIn(Schema):
+class ResponseIn(Payload):
     answers: dict[str, Any]
 
 
@@ -79,7 +79,7 @@ class QuestionResultOut(Schema):
     texts: list[str]
 
 
-class ResultOut(Schema):
+class SurveyResultsOut(Schema):
     survey_id: int
     responses: int
     questions: list[QuestionResultOut]
@@ -96,7 +96,7 @@ def list_surveys(request: HttpRequest, filters: Query[SurveyFilter], pg: Query[P
 
 
 @router.get("/{survey_id}", response={200: SurveyOut, **ERRORS}, operation_id="get_survey")
-def get_survey(request: HttpRequest, survey_id: int):
+def get_survey(request: HttpRequest, survey_id: Id):
     return _survey(request, survey_id)
 
 
@@ -110,23 +110,23 @@ def create_survey(request: HttpRequest, payload: SurveyIn):
 
 
 @router.post("/{survey_id}/open", response={200: SurveyOut, **ERRORS}, operation_id="open_survey")
-def open_survey(request: HttpRequest, survey_id: int):
+def open_survey(request: HttpRequest, survey_id: Id):
     return services.open_survey(actor=request.user, survey=_survey(request, survey_id))
 
 
 @router.post("/{survey_id}/close", response={200: SurveyOut, **ERRORS}, operation_id="close_survey")
-def close_survey(request: HttpRequest, survey_id: int):
+def close_survey(request: HttpRequest, survey_id: Id):
     return services.close_survey(actor=request.user, survey=_survey(request, survey_id))
 
 
 @router.post("/{survey_id}/responses", response={201: ResponseOut, **ERRORS}, operation_id="respond_to_survey")
-def respond_to_survey(request: HttpRequest, survey_id: int, payload: ResponseIn):
+def respond_to_survey(request: HttpRequest, survey_id: Id, payload: ResponseIn):
     return Status(201, services.respond(actor=request.user, survey=_survey(request, survey_id),
                                         answers=payload.answers))
 
 
-@router.get("/{survey_id}/results", response={200: ResultOut, **ERRORS}, operation_id="get_survey_results")
-def get_survey_results(request: HttpRequest, survey_id: int):
+@router.get("/{survey_id}/results", response={200: SurveyResultsOut, **ERRORS}, operation_id="get_survey_results")
+def get_survey_results(request: HttpRequest, survey_id: Id):
     found = selectors.results(request.user, survey_id)
     return {"survey_id": found["survey"].pk, "responses": found["responses"],
             "questions": [vars(q) for q in found["questions"]]}

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, error_body, page, paged
+from linli.core.api import ERRORS, Id, IsoDateTime, PageQuery, Payload, error_body, page, paged
 from linli.core.errors import Forbidden
 from linli.places import selectors as places
 from linli.visitors import selectors, services
@@ -49,17 +49,17 @@ class InvitationCreatedOut(InvitationOut):
 
 
 class InvitationFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
     active_only: bool = False
 
 
-class InviteIn(Schema):
-    house_id: int
+class InviteIn(Payload):
+    house_id: Id
     visitor_name: str = Field(min_length=1, max_length=40)
     visitor_phone: str = Field("", max_length=20)
-    starts_at: dt.datetime
-    ends_at: dt.datetime = Field(description="after starts_at, at most 7 days later")
+    starts_at: IsoDateTime
+    ends_at: IsoDateTime = Field(description="after starts_at, at most 7 days later")
     uses: int = Field(1, ge=1, le=MAX_USES)
     plate: str = Field("", max_length=12, description="the visitor's car, for visitor parking")
     note: str = Field("", max_length=200)
@@ -86,28 +86,28 @@ class VisitOut(Schema):
 
 
 class VisitFilter(Schema):
-    compound_id: int | None = None
-    house_id: int | None = None
-    since: dt.datetime | None = None
-    until: dt.datetime | None = None
+    compound_id: Id | None = None
+    house_id: Id | None = None
+    since: IsoDateTime | None = None
+    until: IsoDateTime | None = None
     status: VisitStatus | None = None
 
 
-class HonourIn(Schema):
+class HonourIn(Payload):
     code: str = Field(min_length=1, max_length=64)
     gate: str = Field("", max_length=64)
     plate: str = Field("", max_length=12)
 
 
-class WalkInIn(Schema):
-    house_id: int
+class WalkInIn(Payload):
+    house_id: Id
     visitor_name: str = Field(min_length=1, max_length=40)
     visitor_phone: str = Field("", max_length=20)
     purpose: str = Field("", max_length=100)
     plate: str = Field("", max_length=12)
 
 
-class AnswerIn(Schema):
+class AnswerIn(Payload):
     admit: bool
 
 
@@ -132,13 +132,13 @@ def create_invitation(request: HttpRequest, payload: InviteIn):
 
 
 @router.get("/invitations/{invitation_id}", response={200: InvitationOut, **ERRORS}, operation_id="get_invitation")
-def get_invitation(request: HttpRequest, invitation_id: int):
+def get_invitation(request: HttpRequest, invitation_id: Id):
     return selectors.invitation(request.user, invitation_id)
 
 
 @router.post("/invitations/{invitation_id}/cancel", response={200: InvitationOut, **ERRORS},
              operation_id="cancel_invitation")
-def cancel_invitation(request: HttpRequest, invitation_id: int):
+def cancel_invitation(request: HttpRequest, invitation_id: Id):
     invitation = services.cancel_invitation(actor=request.user,
                                             invitation=selectors.invitation(request.user, invitation_id))
     return selectors.invitation(request.user, invitation.pk)
@@ -172,7 +172,7 @@ def register_walk_in(request: HttpRequest, payload: WalkInIn):
 
 
 @router.post("/walk-ins/{visit_id}/answer", response={200: VisitOut, **ERRORS}, operation_id="answer_walk_in")
-def answer_walk_in(request: HttpRequest, visit_id: int, payload: AnswerIn):
+def answer_walk_in(request: HttpRequest, visit_id: Id, payload: AnswerIn):
     """A resident of the visited house admits or refuses the waiting visitor."""
     visit = services.answer_walk_in(actor=request.user, visit=selectors.visit(request.user, visit_id),
                                     admit=payload.admit)
@@ -187,5 +187,5 @@ def list_visits(request: HttpRequest, filters: Query[VisitFilter], pg: Query[Pag
 
 
 @router.get("/visits/{visit_id}", response={200: VisitOut, **ERRORS}, operation_id="get_visit")
-def get_visit(request: HttpRequest, visit_id: int):
+def get_visit(request: HttpRequest, visit_id: Id):
     return selectors.visit(request.user, visit_id)

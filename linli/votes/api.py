@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema
 from ninja.responses import Status
 
-from linli.core.api import ERRORS, PageQuery, page, paged
+from linli.core.api import ERRORS, Id, IsoDateTime, PageQuery, Payload, page, paged
 from linli.core.services import field_error
 from linli.people.models import Person
 from linli.places import selectors as places
@@ -50,24 +50,24 @@ class VoteOut(Schema):
 
 
 class VoteFilter(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
     status: VoteStatus | None = None
 
 
-class VoteIn(Schema):
-    compound_id: int
+class VoteIn(Payload):
+    compound_id: Id
     title: str = Field(min_length=1, max_length=120)
     description: str = Field("", max_length=5000)
     matter_kind: MatterKind = MatterKind.ORDINARY
     major_matter: MajorMatter | None = Field(None, description="required for a major matter")
-    opens_at: dt.datetime | None = None
-    closes_at: dt.datetime
+    opens_at: IsoDateTime | None = None
+    closes_at: IsoDateTime
 
 
-class BallotIn(Schema):
-    house_id: int
+class BallotIn(Payload):
+    house_id: Id
     choice: Choice
-    acting_for: int | None = Field(None, description="the owner's person id, when a household member casts "
+    acting_for: Id | None = Field(None, description="the owner's person id, when a household member casts "
                                                      "for an elderly owner (代为表决)")
 
 
@@ -88,7 +88,7 @@ class CastOut(Schema):
     salt: str = Field(description="shown once: with it the voter finds their receipt in the published list")
 
 
-class ResultOut(Schema):
+class VoteOutcomeOut(Schema):
     """The Art. 278 outcome stored at closing; areas and shares are exact fractions written "p/q"."""
 
     major: bool
@@ -113,7 +113,7 @@ class ResultOut(Schema):
 class VoteResultOut(Schema):
     vote_id: int
     closed_at: dt.datetime | None
-    result: ResultOut
+    result: VoteOutcomeOut
 
 
 class ReceiptOut(Schema):
@@ -136,7 +136,7 @@ def list_votes(request: HttpRequest, filters: Query[VoteFilter], pg: Query[PageQ
 
 
 @router.get("/{vote_id}", response={200: VoteOut, **ERRORS}, operation_id="get_vote")
-def get_vote(request: HttpRequest, vote_id: int):
+def get_vote(request: HttpRequest, vote_id: Id):
     return selectors.vote(request.user, vote_id)
 
 
@@ -152,19 +152,19 @@ def create_vote(request: HttpRequest, payload: VoteIn):
 
 
 @router.post("/{vote_id}/open", response={200: VoteOut, **ERRORS}, operation_id="open_vote")
-def open_vote(request: HttpRequest, vote_id: int):
+def open_vote(request: HttpRequest, vote_id: Id):
     """Put the vote to the owners; the electorate (houses, owners, areas) is frozen now."""
     return services.open_vote(actor=request.user, vote=selectors.vote(request.user, vote_id))
 
 
 @router.post("/{vote_id}/close", response={200: VoteOut, **ERRORS}, operation_id="close_vote")
-def close_vote(request: HttpRequest, vote_id: int):
+def close_vote(request: HttpRequest, vote_id: Id):
     """End the vote early (or on time) and store its Art. 278 outcome."""
     return services.close_vote(actor=request.user, vote=selectors.vote(request.user, vote_id))
 
 
 @router.post("/{vote_id}/ballots", response={201: CastOut, **ERRORS}, operation_id="cast_ballot")
-def cast_ballot(request: HttpRequest, vote_id: int, payload: BallotIn):
+def cast_ballot(request: HttpRequest, vote_id: Id, payload: BallotIn):
     """Cast the house's one ballot: as its owner, or with `acting_for` as a household member for an owner."""
     user = request.user
     vote = selectors.vote(user, vote_id)
@@ -179,14 +179,14 @@ def cast_ballot(request: HttpRequest, vote_id: int, payload: BallotIn):
 
 
 @router.get("/{vote_id}/ballots", response={200: paged(BallotOut), **ERRORS}, operation_id="list_vote_ballots")
-def list_vote_ballots(request: HttpRequest, vote_id: int, pg: Query[PageQuery]):
+def list_vote_ballots(request: HttpRequest, vote_id: Id, pg: Query[PageQuery]):
     """An owner's own houses' ballots (with their receipts); organisers see every real-name ballot."""
     vote = selectors.vote(request.user, vote_id)
     return page(selectors.my_ballots(request.user, vote).order_by("house_id", "id"), pg)
 
 
 @router.get("/{vote_id}/result", response={200: VoteResultOut, **ERRORS}, operation_id="get_vote_result")
-def get_vote_result(request: HttpRequest, vote_id: int):
+def get_vote_result(request: HttpRequest, vote_id: Id):
     """The stored outcome; 409 until the vote is closed."""
     result = selectors.result(request.user, vote_id)
     vote = selectors.vote(request.user, vote_id)
@@ -194,7 +194,7 @@ def get_vote_result(request: HttpRequest, vote_id: int):
 
 
 @router.get("/{vote_id}/receipts", response={200: ReceiptsOut, **ERRORS}, operation_id="list_vote_receipts")
-def list_vote_receipts(request: HttpRequest, vote_id: int):
+def list_vote_receipts(request: HttpRequest, vote_id: Id):
     """Every counted ballot's receipt and choice, sorted by receipt (no house, no time); 409 until closed.
 
     The whole list, so anyone can recount the tally; an owner finds their own with their salt."""

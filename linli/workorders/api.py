@@ -18,7 +18,20 @@ from ninja.errors import HttpError
 from ninja.responses import Status
 from pydantic import ValidationInfo, field_validator
 
-from linli.core.api import ERRORS, ErrorBody, PageQuery, page, paged
+from linli.core.api import (
+    ERRORS,
+    Count,
+    ErrorBody,
+    Fen,
+    Id,
+    IsoDate,
+    PageQuery,
+    Payload,
+    api_enum,
+    page,
+    paged,
+    patch_field,
+)
 from linli.core.errors import Forbidden
 from linli.core.selectors import get_visible
 from linli.core.services import compounds_where, field_error, require
@@ -27,6 +40,9 @@ from linli.places.models import Compound
 from linli.workorders import dispatch, photos, selectors, services
 from linli.workorders.models import Category, Channel, DispatchMode, Kind, WorkOrder
 from linli.workorders.models import Status as OrderStatus
+
+WorkOrderStatus = api_enum("WorkOrderStatus", OrderStatus)
+ReportChannel = api_enum("ReportChannel", Channel)
 
 router = Router(tags=["workorders"])
 
@@ -51,37 +67,37 @@ class CategoryOut(Schema):
 
 
 class CategoryFilter(Schema):
-    compound_id: int | None = None
+    compound_id: Id | None = None
 
 
-class CategoryIn(Schema):
-    compound_id: int
+class CategoryIn(Payload):
+    compound_id: Id
     code: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9_-]+$")
     kind: Kind
     name: str = Field(min_length=1, max_length=60)
     deadline_minutes: int = Field(ge=1, le=90 * 24 * 60)
-    warning_minutes: int = Field(0, ge=0)
+    warning_minutes: Count = 0
     dispatch_mode: DispatchMode = DispatchMode.ASSIGN
     required_skill: str = Field("", max_length=40)
     paid: bool = False
     escalation_levels: int = Field(3, ge=0, le=3)
-    escalation_interval_minutes: int = Field(60, ge=1)
-    reopen_window_hours: int = Field(7 * 24, ge=0)
+    escalation_interval_minutes: Count = Field(60, ge=1)
+    reopen_window_hours: Count = 7 * 24
     active: bool = True
 
 
-class CategoryPatch(Schema):
-    kind: Kind | None = None
-    name: str | None = Field(None, min_length=1, max_length=60)
-    deadline_minutes: int | None = Field(None, ge=1, le=90 * 24 * 60)
-    warning_minutes: int | None = Field(None, ge=0)
-    dispatch_mode: DispatchMode | None = None
-    required_skill: str | None = Field(None, max_length=40)
-    paid: bool | None = None
-    escalation_levels: int | None = Field(None, ge=0, le=3)
-    escalation_interval_minutes: int | None = Field(None, ge=1)
-    reopen_window_hours: int | None = Field(None, ge=0)
-    active: bool | None = None
+class CategoryPatch(Payload):
+    kind: Kind = patch_field()
+    name: str = patch_field(min_length=1, max_length=60)
+    deadline_minutes: int = patch_field(ge=1, le=90 * 24 * 60)
+    warning_minutes: Count = patch_field()
+    dispatch_mode: DispatchMode = patch_field()
+    required_skill: str = patch_field(max_length=40)
+    paid: bool = patch_field()
+    escalation_levels: int = patch_field(ge=0, le=3)
+    escalation_interval_minutes: Count = patch_field(ge=1)
+    reopen_window_hours: Count = patch_field()
+    active: bool = patch_field()
 
 
 def _category(request: HttpRequest, category_id: int) -> Category:
@@ -96,7 +112,7 @@ def list_workorder_categories(request: HttpRequest, filters: Query[CategoryFilte
 
 @router.get("/categories/{category_id}", response={200: CategoryOut, **ERRORS},
             operation_id="get_workorder_category")
-def get_workorder_category(request: HttpRequest, category_id: int):
+def get_workorder_category(request: HttpRequest, category_id: Id):
     return _category(request, category_id)
 
 
@@ -109,7 +125,7 @@ def create_workorder_category(request: HttpRequest, payload: CategoryIn):
 
 @router.patch("/categories/{category_id}", response={200: CategoryOut, **ERRORS},
               operation_id="update_workorder_category")
-def update_workorder_category(request: HttpRequest, category_id: int, payload: CategoryPatch):
+def update_workorder_category(request: HttpRequest, category_id: Id, payload: CategoryPatch):
     category = _category(request, category_id)
     changes = {k: v for k, v in payload.dict(exclude_unset=True).items() if v is not None}
     return services.update_category(actor=request.user, category=category, **changes)
@@ -128,10 +144,10 @@ class WorkOrderOut(Schema):
     place: str
     title: str
     description: str
-    channel: Channel
+    channel: ReportChannel
     reporter_person_id: int | None
     contact_phone: str = Field("", alias="contact_phone_masked", description="masked")
-    status: OrderStatus
+    status: WorkOrderStatus
     assignee_id: int | None
     deadline_at: dt.datetime
     escalation_level: int
@@ -174,24 +190,24 @@ class WorkOrderDetailOut(WorkOrderOut):
 
 
 class WorkOrderFilter(Schema):
-    compound_id: int | None = None
-    status: OrderStatus | None = None
+    compound_id: Id | None = None
+    status: WorkOrderStatus | None = None
     kind: Kind | None = None
-    category_id: int | None = None
-    assignee_id: int | None = None
+    category_id: Id | None = None
+    assignee_id: Id | None = None
 
 
-class ReportIn(Schema):
-    compound_id: int
-    category_id: int
+class ReportIn(Payload):
+    compound_id: Id
+    category_id: Id
     title: str = Field(min_length=1, max_length=120)
     description: str = Field("", max_length=2000)
-    house_id: int | None = None
-    building_id: int | None = None
+    house_id: Id | None = None
+    building_id: Id | None = None
     place: str = Field("", max_length=120)
     contact_phone: str = Field("", max_length=20)
-    channel: Channel | None = Field(None, description="staff only; a resident's report is always `portal`")
-    reporter_person_id: int | None = Field(None, description="staff only: the person reported for")
+    channel: ReportChannel | None = Field(None, description="staff only; a resident's report is always `portal`")
+    reporter_person_id: Id | None = Field(None, description="staff only: the person reported for")
     photos: list[str] = Field([], max_length=9, description="references from POST /workorders/photos")
 
 
@@ -217,7 +233,7 @@ _PHOTO = {200: {"description": "the photo, a JPEG without metadata",
 
 # Before "/{order_id}": a path segment "photos" must not be read as an order id.
 @router.post("/photos", response={201: PhotoRefOut, **ERRORS}, operation_id="upload_workorder_photo")
-def upload_workorder_photo(request: HttpRequest, compound_id: Form[int], file: File[UploadedFile]):
+def upload_workorder_photo(request: HttpRequest, compound_id: Form[Id], file: File[UploadedFile]):
     """Upload one photo (JPEG, PNG or WebP, at most 10 MB) for a report or a completion in the compound.
 
     It is stored upright, at most 2048 px, re-encoded without EXIF (no GPS position); name the
@@ -248,7 +264,7 @@ def list_grab_pool(request: HttpRequest, filters: Query[CategoryFilter], pg: Que
 
 
 @router.get("/{order_id}", response={200: WorkOrderDetailOut, **ERRORS}, operation_id="get_work_order")
-def get_work_order(request: HttpRequest, order_id: int):
+def get_work_order(request: HttpRequest, order_id: Id):
     return _detail(request, _order(request, order_id))
 
 
@@ -276,7 +292,7 @@ def report_work_order(request: HttpRequest, payload: ReportIn):
 
 @router.get("/{order_id}/photos/{which}/{index}", response={**ERRORS, 503: ErrorBody},
             operation_id="get_workorder_photo", openapi_extra={"responses": _PHOTO})
-def get_workorder_photo(request: HttpRequest, order_id: int, which: Literal["report", "completion"], index: int):
+def get_workorder_photo(request: HttpRequest, order_id: Id, which: Literal["report", "completion"], index: Count):
     """One photo of an order: `report` (the reporter's) or `completion` (the technician's); scoped like the order."""
     try:
         content, kind = selectors.photo_content(request.user, order_id, index, which)
@@ -290,34 +306,34 @@ def get_workorder_photo(request: HttpRequest, order_id: int, which: Literal["rep
 
 # --- moves ---------------------------------------------------------------------------------------
 
-class NoteIn(Schema):
+class NoteIn(Payload):
     note: str = Field("", max_length=500)
 
 
-class ReasonIn(Schema):
+class ReasonIn(Payload):
     reason: str = Field(min_length=1, max_length=500)
 
 
-class CancelIn(Schema):
+class CancelIn(Payload):
     reason: str = Field("", max_length=500)
 
 
-class AssigneeIn(Schema):
-    assignee_id: int
+class AssigneeIn(Payload):
+    assignee_id: Id
     note: str = Field("", max_length=500)
 
 
-class ReturnIn(Schema):
+class WorkOrderReturnIn(Payload):
     note: str = Field(min_length=1, max_length=500, description="why the order is given back")
 
 
-class CompleteIn(Schema):
+class CompleteIn(Payload):
     note: str = Field("", max_length=500)
     photos: list[str] = Field([], max_length=9, description="references to completion photos already uploaded")
-    price_fen: int | None = Field(None, ge=0, description="paid categories only")
+    price_fen: Fen | None = Field(None, description="paid categories only")
 
 
-class VisitIn(Schema):
+class VisitIn(Payload):
     rating: int = Field(ge=1, le=5)
     comment: str = Field("", max_length=500)
 
@@ -333,12 +349,12 @@ MOVE = {200: WorkOrderDetailOut, **ERRORS}
 
 
 @router.post("/{order_id}/accept", response=MOVE, operation_id="accept_work_order")
-def accept_work_order(request: HttpRequest, order_id: int, payload: NoteIn):
+def accept_work_order(request: HttpRequest, order_id: Id, payload: NoteIn):
     return _detail(request, services.accept(actor=request.user, order=_order(request, order_id), note=payload.note))
 
 
 @router.post("/{order_id}/assign", response=MOVE, operation_id="assign_work_order")
-def assign_work_order(request: HttpRequest, order_id: int, payload: AssigneeIn):
+def assign_work_order(request: HttpRequest, order_id: Id, payload: AssigneeIn):
     order = _order(request, order_id)
     require(request.user, order, "dispatch")
     order = services.assign(actor=request.user, order=order, assignee=_technician(order, payload.assignee_id),
@@ -347,25 +363,25 @@ def assign_work_order(request: HttpRequest, order_id: int, payload: AssigneeIn):
 
 
 @router.post("/{order_id}/grab", response=MOVE, operation_id="grab_work_order")
-def grab_work_order(request: HttpRequest, order_id: int):
+def grab_work_order(request: HttpRequest, order_id: Id):
     """抢单: the first technician wins; a later grab answers 409."""
     return _detail(request, services.grab(actor=request.user, order=_order(request, order_id)))
 
 
 @router.post("/{order_id}/start", response=MOVE, operation_id="start_work_order")
-def start_work_order(request: HttpRequest, order_id: int, payload: NoteIn):
+def start_work_order(request: HttpRequest, order_id: Id, payload: NoteIn):
     return _detail(request, services.start(actor=request.user, order=_order(request, order_id), note=payload.note))
 
 
 @router.post("/{order_id}/complete", response=MOVE, operation_id="complete_work_order")
-def complete_work_order(request: HttpRequest, order_id: int, payload: CompleteIn):
+def complete_work_order(request: HttpRequest, order_id: Id, payload: CompleteIn):
     order = services.complete(actor=request.user, order=_order(request, order_id), note=payload.note,
                               photos=payload.photos, price_fen=payload.price_fen)
     return _detail(request, order)
 
 
 @router.post("/{order_id}/visit", response=MOVE, operation_id="visit_work_order")
-def visit_work_order(request: HttpRequest, order_id: int, payload: VisitIn):
+def visit_work_order(request: HttpRequest, order_id: Id, payload: VisitIn):
     """回访: the reporter's rating (1–5), recorded by customer service or by the reporter."""
     order = services.follow_up(actor=request.user, order=_order(request, order_id), rating=payload.rating,
                                comment=payload.comment)
@@ -373,12 +389,12 @@ def visit_work_order(request: HttpRequest, order_id: int, payload: VisitIn):
 
 
 @router.post("/{order_id}/close", response=MOVE, operation_id="close_work_order")
-def close_work_order(request: HttpRequest, order_id: int, payload: NoteIn):
+def close_work_order(request: HttpRequest, order_id: Id, payload: NoteIn):
     return _detail(request, services.close(actor=request.user, order=_order(request, order_id), note=payload.note))
 
 
 @router.post("/{order_id}/transfer", response=MOVE, operation_id="transfer_work_order")
-def transfer_work_order(request: HttpRequest, order_id: int, payload: AssigneeIn):
+def transfer_work_order(request: HttpRequest, order_id: Id, payload: AssigneeIn):
     order = _order(request, order_id)
     require(request.user, order, "dispatch")
     order = services.transfer(actor=request.user, order=order, assignee=_technician(order, payload.assignee_id),
@@ -387,31 +403,31 @@ def transfer_work_order(request: HttpRequest, order_id: int, payload: AssigneeIn
 
 
 @router.post("/{order_id}/return", response=MOVE, operation_id="return_work_order")
-def return_work_order(request: HttpRequest, order_id: int, payload: ReturnIn):
+def return_work_order(request: HttpRequest, order_id: Id, payload: WorkOrderReturnIn):
     order = services.return_to_pool(actor=request.user, order=_order(request, order_id), note=payload.note)
     return _detail(request, order)
 
 
 @router.post("/{order_id}/suspend", response=MOVE, operation_id="suspend_work_order")
-def suspend_work_order(request: HttpRequest, order_id: int, payload: ReasonIn):
+def suspend_work_order(request: HttpRequest, order_id: Id, payload: ReasonIn):
     """挂起: the SLA clock stops until the order is resumed."""
     order = services.suspend(actor=request.user, order=_order(request, order_id), reason=payload.reason)
     return _detail(request, order)
 
 
 @router.post("/{order_id}/resume", response=MOVE, operation_id="resume_work_order")
-def resume_work_order(request: HttpRequest, order_id: int, payload: NoteIn):
+def resume_work_order(request: HttpRequest, order_id: Id, payload: NoteIn):
     return _detail(request, services.resume(actor=request.user, order=_order(request, order_id), note=payload.note))
 
 
 @router.post("/{order_id}/reopen", response=MOVE, operation_id="reopen_work_order")
-def reopen_work_order(request: HttpRequest, order_id: int, payload: ReasonIn):
+def reopen_work_order(request: HttpRequest, order_id: Id, payload: ReasonIn):
     order = services.reopen(actor=request.user, order=_order(request, order_id), reason=payload.reason)
     return _detail(request, order)
 
 
 @router.post("/{order_id}/cancel", response=MOVE, operation_id="cancel_work_order")
-def cancel_work_order(request: HttpRequest, order_id: int, payload: CancelIn):
+def cancel_work_order(request: HttpRequest, order_id: Id, payload: CancelIn):
     order = services.cancel(actor=request.user, order=_order(request, order_id), reason=payload.reason)
     return _detail(request, order)
 
@@ -419,8 +435,8 @@ def cancel_work_order(request: HttpRequest, order_id: int, payload: CancelIn):
 # --- SLA -----------------------------------------------------------------------------------------
 
 class PeriodQuery(Schema):
-    since: dt.date = Field(description="first day (Asia/Shanghai)")
-    until: dt.date = Field(description="day after the last (exclusive)")
+    since: IsoDate = Field(description="first day (Asia/Shanghai)")
+    until: IsoDate = Field(description="day after the last (exclusive)")
 
     @field_validator("until")
     @classmethod
@@ -459,7 +475,7 @@ class SlaOut(Schema):
 
 
 @router.get("/compounds/{compound_id}/sla", response={200: SlaOut, **ERRORS}, operation_id="get_workorder_sla")
-def get_workorder_sla(request: HttpRequest, compound_id: int, period: Query[PeriodQuery]):
+def get_workorder_sla(request: HttpRequest, compound_id: Id, period: Query[PeriodQuery]):
     """On-time rate, mean times and satisfaction (mean rating, share rated 4–5, 回访率) of the orders
     submitted in the period, for the compound and per category."""
     compound = places.compound(request.user, compound_id)

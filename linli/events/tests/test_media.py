@@ -135,7 +135,7 @@ def test_a_missing_index_or_a_purged_file_is_a_404(district, disk_media):
     assert client.get(f"/api/events/{event.pk}/evidence/0").status_code == 200
     assert client.get(f"/api/events/{event.pk}/evidence/1").status_code == 404  # never stored / purged
     assert client.get(f"/api/events/{event.pk}/evidence/2").status_code == 404
-    assert client.get(f"/api/events/{event.pk}/evidence/-1").status_code == 404
+    assert client.get(f"/api/events/{event.pk}/evidence/-1").status_code == 422  # the schema says index >= 0
     _with_evidence(event, "../../linli.sqlite3")
     assert client.get(f"/api/events/{event.pk}/evidence/0").status_code == 404
 
