@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import functools
+import json
+import math
 import re
 import typing
 from typing import Annotated, Any
@@ -23,9 +25,10 @@ from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
+from ninja.parser import Parser
 from ninja.schema import NinjaGenerateJsonSchema
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import BaseModel, BeforeValidator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 from linli.core.context import _current, context_for_user
@@ -85,16 +88,61 @@ def patch_field(**constraints: Any) -> Any:
     return Field(None, json_schema_extra=_no_default, **constraints)
 
 
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
 class Payload(Schema):
     """A request body: a JSON object, read as one. (ninja's Schema reads attributes off any value,
-    so `[null, null]` or `"x"` used to pass as a body whose fields all have defaults.)"""
+    so `[null, null]` or `"x"` used to pass as a body whose fields all have defaults.) Its text
+    holds no NUL character, which PostgreSQL cannot store, and its numbers are finite ("nan" and
+    "inf" were read as numbers, and broke the audit log's JSON)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     @model_validator(mode="wrap")
     @classmethod
     def _a_json_object(cls, value: Any, handler: Any) -> Any:
         if not isinstance(value, dict):
             raise PydanticCustomError("object_type", _("请求体应为 JSON 对象"))
+        if _holds_nul(value):
+            raise PydanticCustomError("nul_character", _("不能包含空字符（NUL）"))
         return handler(value)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is beyond a double")
+    return value
+
+
+class EdgeParser(Parser):
+    """Request bodies that are JSON by RFC 8259: Python's parser also reads NaN, Infinity and
+    1e999, which no client should send and PostgreSQL's jsonb refuses (a body that fails here is a
+    400). Query strings and forms, refused (422) where they hold a NUL character: PostgreSQL cannot
+    store one and answered the query with an error, a 500."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_constant=_no_constant, parse_float=_finite)
+
+    def parse_querydict(self, data: Any, list_fields: list[str], request: HttpRequest) -> dict[str, Any]:
+        values = super().parse_querydict(data, list_fields, request)
+        refused = sorted(name for name, value in values.items() if _holds_nul(value))
+        if refused:
+            raise NinjaValidationError([{"loc": (name,), "msg": _("不能包含空字符（NUL）"), "type": "nul_character"}
+                                        for name in refused])
+        return values
 
 
 class TokenAuth(HttpBearer):
@@ -227,7 +275,12 @@ def paged(item: type[Schema]) -> type[Schema]:
 class LinliAPI(NinjaAPI):
     """NinjaAPI whose OpenAPI schema refuses to document two schemas under one name (ninja keeps the
     last one it meets, so `/votes/{id}/result` was documented with the surveys' result) and documents
-    the 400 that every operation with a request body answers to malformed JSON."""
+    the 400 that every operation with a request body answers to malformed JSON; its query strings
+    and forms go through EdgeParser."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("parser", EdgeParser())
+        super().__init__(**kwargs)
 
     def get_openapi_schema(self, *, path_prefix: str | None = None,
                            path_params: dict[str, Any] | None = None) -> OpenAPISchema:

@@ -234,7 +234,10 @@ def test_a_request_body_that_is_not_a_json_object_is_refused_with_422(admin, not
     assert not accepted, accepted
 
 
-def test_malformed_json_is_a_documented_400_with_the_error_body(admin):
+@pytest.mark.parametrize("malformed", [b'{"unterminated', b'{"x": NaN}', b'{"x": -Infinity}', b'{"x": 1e999}'])
+def test_malformed_json_is_a_documented_400_with_the_error_body(admin, malformed):
+    """NaN, Infinity and numbers beyond a double are no JSON (RFC 8259), though Python's parser
+    reads them; stored, they broke PostgreSQL's jsonb and every later answer holding them."""
     schema = _schema()
     wrong = []
     for path, method, op in _operations(schema):
@@ -243,8 +246,7 @@ def test_malformed_json_is_a_documented_400_with_the_error_body(admin):
         documented = op["responses"].get("400", {}).get("content", {}).get("application/json", {}).get("schema")
         if documented != {"$ref": "#/components/schemas/ErrorBody"}:
             wrong.append(f"{op['operationId']}: 400 not documented")
-        response = admin.client.generic(method.upper(), _url(path), b'{"unterminated',
-                                        content_type="application/json")
+        response = admin.client.generic(method.upper(), _url(path), malformed, content_type="application/json")
         if response.status_code != 400 or response.json()["error"]["code"] != "bad_request":
             wrong.append(f"{op['operationId']}: {response.status_code}")
     assert not wrong, wrong
@@ -283,6 +285,46 @@ def test_a_patch_that_nulls_a_field_the_record_needs_is_refused_with_422(distric
                 continue
             wrong.append(f"{op['operationId']} {name}=null: {response.status_code} "
                          f"(documented {'nullable' if nullable else 'not nullable'})")
+    assert not wrong, wrong
+
+
+def test_a_number_is_finite(admin):
+    """`"nan"` and `"inf"` as strings were read as numbers and stored."""
+    schema = _schema()
+    wrong = []
+    for path, method, op in _operations(schema):
+        body = _json_body(schema, op) or {}
+        for name, prop in body.get("properties", {}).items():
+            if any(alt.get("type") == "number" for alt in _alternatives(schema, prop)):
+                for not_finite in ("nan", "inf"):
+                    response = admin.call(method, _url(path), {name: not_finite})
+                    if response.status_code != 422 or name not in response.json()["error"]["fields"]:
+                        wrong.append(f"{op['operationId']} body {name}={not_finite}: {response.status_code}")
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("where", ["query", "body"])
+def test_a_nul_character_is_refused_with_422_before_postgresql_fails_on_it(admin, where):
+    """PostgreSQL stores no NUL in text: `?q=a%00b` was a 500 there (SQLite took it)."""
+    schema = _schema()
+    wrong = []
+    for path, method, op in _operations(schema):
+        if where == "query":
+            names = [p["name"] for p in op.get("parameters", []) if p["in"] == "query"
+                     and any(alt.get("type") == "string" for alt in _alternatives(schema, p["schema"]))]
+        else:
+            body = _json_body(schema, op) or {}
+            names = [n for n, prop in body.get("properties", {}).items()
+                     if any(alt.get("type") == "string" for alt in _alternatives(schema, prop))]
+        for name in names:
+            if where == "query" and method == "get":
+                response = admin.call(method, _url(path), None, **{name: "a\x00b"})
+            elif where == "query":
+                response = admin.call(method, f"{_url(path)}?{name}=a%00b", {})
+            else:
+                response = admin.call(method, _url(path), {name: "a\x00b"})
+            if response.status_code != 422:
+                wrong.append(f"{op['operationId']} {where} {name}: {response.status_code}")
     assert not wrong, wrong
 
 
