@@ -28,7 +28,7 @@ from ninja.openapi.schema import REF_TEMPLATE, OpenAPISchema
 from ninja.parser import Parser
 from ninja.schema import NinjaGenerateJsonSchema
 from ninja.security import APIKeyCookie, HttpBearer
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_validator
 from pydantic_core import PydanticCustomError
 
 from linli.core.context import _current, context_for_user
@@ -66,10 +66,24 @@ def _calendar_date_first(kind: str) -> Any:
     return BeforeValidator(check)
 
 
+_MOMENTS = (dt.date(1, 1, 2), dt.date(9999, 12, 30))  # a day clear of Python's range at either end
+
+
+def _storable_moment(value: dt.datetime) -> dt.datetime:
+    # Python takes UTC offsets up to 24 hours, PostgreSQL up to 16, the world up to 14; and a moment
+    # on the first or last day Python knows has no UTC equivalent (OverflowError when stored).
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > dt.timedelta(hours=14):
+        raise PydanticCustomError("datetime_offset", _("时区偏移应在 ±14:00 以内"))
+    if not _MOMENTS[0] <= value.date() <= _MOMENTS[1]:
+        raise PydanticCustomError("datetime_range", _("时间超出可处理的范围"))
+    return value
+
+
 IsoDate = Annotated[dt.date, _calendar_date_first("date")]
 """A date written YYYY-MM-DD."""
-IsoDateTime = Annotated[dt.datetime, _calendar_date_first("datetime")]
-"""A moment written in ISO 8601, e.g. 2024-05-01T08:00:00+08:00."""
+IsoDateTime = Annotated[dt.datetime, _calendar_date_first("datetime"), AfterValidator(_storable_moment)]
+"""A moment written in ISO 8601, e.g. 2024-05-01T08:00:00+08:00, with a real-world UTC offset."""
 
 
 def api_enum(name: str, choices: type[enum.Enum]) -> type[enum.StrEnum]:

@@ -92,7 +92,7 @@ class CompoundOut(Schema):
 class CompoundIn(Payload):
     community_id: Id
     name: str = Field(min_length=1, max_length=60)
-    address: str = ""
+    address: str = Field("", max_length=120)
     year_built: int | None = Field(None, ge=1900, le=2100)
     boundary: list[list[float]] = []
     grid_id: Id | None = None
@@ -102,7 +102,7 @@ class CompoundIn(Payload):
 
 class CompoundPatch(Payload):
     name: str = patch_field(min_length=1, max_length=60)
-    address: str = patch_field()
+    address: str = patch_field(max_length=120)
     year_built: int | None = Field(None, ge=1900, le=2100)
     boundary: list[list[float]] = patch_field()
 
@@ -167,7 +167,7 @@ class BuildingOut(Schema):
 class BuildingIn(Payload):
     compound_id: Id
     number: str = Field(min_length=1, max_length=10, pattern=r"^[0-9A-Za-z\-]+$")
-    name: str = ""
+    name: str = Field("", max_length=30)
     floors_above: int = Field(ge=1, le=200)
     floors_below: int = Field(0, ge=0, le=10)
     unit_count: int = Field(1, ge=1, le=30)
@@ -177,7 +177,7 @@ class BuildingIn(Payload):
 
 
 class BuildingPatch(Payload):
-    name: str = patch_field()
+    name: str = patch_field(max_length=30)
     floors_above: int = patch_field(ge=1, le=200)
     floors_below: int = patch_field(ge=0, le=10)
     unit_count: int = patch_field(ge=1, le=30)
