@@ -21,6 +21,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import Field, NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -56,12 +57,12 @@ Fen = Annotated[int, Ge(0), Le(MAX_FEN)]
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _calendar_date_first(kind: str) -> Any:
+def _calendar_date_first(kind: str, message: Any) -> Any:
     # pydantic also reads numbers (and numeric strings) as Unix times, so `0.5` was 1970-01-01.
     def check(value: Any) -> Any:
         if isinstance(value, dt.date) or (isinstance(value, str) and _DATE.match(value)):
             return value
-        raise PydanticCustomError(f"{kind}_format", _("请按 ISO 8601 格式填写日期，如 2024-05-01"))
+        raise PydanticCustomError(f"{kind}_format", str(message))
 
     return BeforeValidator(check)
 
@@ -80,9 +81,10 @@ def _storable_moment(value: dt.datetime) -> dt.datetime:
     return value
 
 
-IsoDate = Annotated[dt.date, _calendar_date_first("date")]
+IsoDate = Annotated[dt.date, _calendar_date_first("date", gettext_lazy("日期应写作 YYYY-MM-DD，如 2024-05-01"))]
 """A date written YYYY-MM-DD."""
-IsoDateTime = Annotated[dt.datetime, _calendar_date_first("datetime"), AfterValidator(_storable_moment)]
+IsoDateTime = Annotated[dt.datetime, _calendar_date_first(
+    "datetime", gettext_lazy("时间应按 ISO 8601 格式填写，如 2024-05-01T08:00:00+08:00")), AfterValidator(_storable_moment)]
 """A moment written in ISO 8601, e.g. 2024-05-01T08:00:00+08:00, with a real-world UTC offset."""
 
 
