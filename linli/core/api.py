@@ -67,24 +67,32 @@ def _calendar_date_first(kind: str, message: Any) -> Any:
     return BeforeValidator(check)
 
 
-_MOMENTS = (dt.date(1, 1, 2), dt.date(9999, 12, 30))  # a day clear of Python's range at either end
+_DAYS = (dt.date(1, 1, 2), dt.date(9999, 12, 30))
+"""A day clear of Python's range at either end: a date is combined with a time zone and moved by
+days, and 0001-01-01 at midnight in Asia/Shanghai is no moment in UTC (an OverflowError, a 500)."""
 
 
-def _storable_moment(value: dt.datetime) -> dt.datetime:
-    # Python takes UTC offsets up to 24 hours, PostgreSQL up to 16, the world up to 14; and a moment
-    # on the first or last day Python knows has no UTC equivalent (OverflowError when stored).
-    offset = value.utcoffset()
-    if offset is not None and abs(offset) > dt.timedelta(hours=14):
-        raise PydanticCustomError("datetime_offset", _("时区偏移应在 ±14:00 以内"))
-    if not _MOMENTS[0] <= value.date() <= _MOMENTS[1]:
-        raise PydanticCustomError("datetime_range", _("时间超出可处理的范围"))
+def _clear_of_the_edges(value: dt.date) -> dt.date:
+    day = value.date() if isinstance(value, dt.datetime) else value
+    if not _DAYS[0] <= day <= _DAYS[1]:
+        raise PydanticCustomError("date_range", _("日期超出可处理的范围"))
     return value
 
 
-IsoDate = Annotated[dt.date, _calendar_date_first("date", gettext_lazy("日期应写作 YYYY-MM-DD，如 2024-05-01"))]
+def _real_offset(value: dt.datetime) -> dt.datetime:
+    # Python takes UTC offsets up to 24 hours, PostgreSQL up to 16 (a 500 beyond), the world up to 14.
+    offset = value.utcoffset()
+    if offset is not None and abs(offset) > dt.timedelta(hours=14):
+        raise PydanticCustomError("datetime_offset", _("时区偏移应在 ±14:00 以内"))
+    return value
+
+
+IsoDate = Annotated[dt.date, _calendar_date_first("date", gettext_lazy("日期应写作 YYYY-MM-DD，如 2024-05-01")),
+                    AfterValidator(_clear_of_the_edges)]
 """A date written YYYY-MM-DD."""
 IsoDateTime = Annotated[dt.datetime, _calendar_date_first(
-    "datetime", gettext_lazy("时间应按 ISO 8601 格式填写，如 2024-05-01T08:00:00+08:00")), AfterValidator(_storable_moment)]
+    "datetime", gettext_lazy("时间应按 ISO 8601 格式填写，如 2024-05-01T08:00:00+08:00")),
+    AfterValidator(_clear_of_the_edges), AfterValidator(_real_offset)]
 """A moment written in ISO 8601, e.g. 2024-05-01T08:00:00+08:00, with a real-world UTC offset."""
 
 

@@ -242,6 +242,27 @@ def test_a_moment_is_one_the_database_can_store(admin, moment):
     assert not accepted, accepted
 
 
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_date_has_a_day_either_side(admin, day):
+    """The SLA figures of `since=0001-01-01` (midnight in Asia/Shanghai, before year 1 in UTC) were a
+    500 (OverflowError), found by the long fuzz run; so would any date arithmetic at the edges be."""
+    schema = _schema()
+    accepted = []
+    for path, method, op in _operations(schema):
+        for param in op.get("parameters", []):
+            if param["in"] == "query" and _is_date(schema, param["schema"]):
+                response = admin.call(method, _url(path), None, **{param["name"]: day})
+                if response.status_code != 422 or param["name"] not in response.json()["error"]["fields"]:
+                    accepted.append(f"{op['operationId']} query {param['name']}: {response.status_code}")
+        body = _json_body(schema, op)
+        for name, prop in (body or {}).get("properties", {}).items():
+            if _is_date(schema, prop):
+                response = admin.call(method, _url(path), {name: day})
+                if response.status_code != 422 or name not in response.json()["error"]["fields"]:
+                    accepted.append(f"{op['operationId']} body {name}: {response.status_code}")
+    assert not accepted, accepted
+
+
 def _is_moment(schema: dict[str, Any], node: dict[str, Any]) -> bool:
     return any(alt.get("format") == "date-time" for alt in _alternatives(schema, node))
 
