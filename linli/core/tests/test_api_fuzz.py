@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import schemathesis
 
 pytestmark = [pytest.mark.fuzz, pytest.mark.urls("linli.core.tests.api_only_urls")]
-
-schemathesis = pytest.importorskip("schemathesis")
 
 CASES = int(os.environ.get("LINLI_FUZZ_CASES", "5"))
 REAL_IDS = 40  # a district's tables hold fewer rows than this, so small ids mostly name real ones
