@@ -448,6 +448,9 @@ def profile_later(env: BenchEnv, *, delay_s: float, seconds: float, name: str) -
     and a top-functions summary to benchmarks/results/ (needs `pip install py-spy`)."""
     import threading
 
+    # LINLI_BENCH_PYSPY_GIL=1: only the samples of the thread holding the interpreter lock
+    extra = ["--gil"] if os.environ.get("LINLI_BENCH_PYSPY_GIL") else []
+
     def record() -> None:
         time.sleep(delay_s)
         RESULTS.mkdir(parents=True, exist_ok=True)
@@ -457,7 +460,7 @@ def profile_later(env: BenchEnv, *, delay_s: float, seconds: float, name: str) -
         for pid in workers:
             out = RESULTS / f"profile-{name}-{pid}.txt"
             procs.append((out, subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "-d", str(int(seconds)),
-                                                  "-r", "200", "-t", "-o", str(out), "-p", str(pid)],
+                                                  "-r", "200", "-t", *extra, "-o", str(out), "-p", str(pid)],
                                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
         for out, proc in procs:
             proc.wait()

@@ -347,6 +347,7 @@ def main() -> int:
         result["calibration_after"] = calibrate()
         background.wait(timeout=120)
         _afterwards(probes)
+        result["caused"] = caused()
         result["background_log"] = load_log.read_text()[-600:]
 
         def of(kind: str, key: str) -> list[float]:
@@ -370,6 +371,21 @@ def main() -> int:
     return 0
 
 
+def caused() -> dict[str, int]:
+    """What the run made beside its events: the work the rules and the dispatcher had."""
+    from django.db.models import Count
+
+    from linli.alarms.models import Alarm
+    from linli.automations.models import RuleRun
+    from linli.notify.models import Delivery, Notification
+
+    out = {"alarms": Alarm.objects.count(), "rule_runs": RuleRun.objects.count(),
+           "notifications": Notification.objects.count()}
+    for row in Delivery.objects.values("channel").annotate(n=Count("id")):
+        out[f"deliveries_{row['channel']}"] = row["n"]
+    return out
+
+
 def print_table(r: dict) -> None:
     print(f"\n{r['db']}, background {r['background']:,.0f} events/s, {r['workers']} worker(s)"
           f"{' + edge' if r.get('edge') else ''}; "
@@ -378,6 +394,8 @@ def print_table(r: dict) -> None:
           f"; load before {r['machine']['load_before']}")
     if r.get("load") == "loadgen" and r.get("background_log"):
         print("background: " + r["background_log"].strip().splitlines()[-1])
+    if r.get("caused"):
+        print("the run made: " + ", ".join(f"{k} {v:,}" for k, v in r["caused"].items()))
     if r.get("cpu_pct"):
         print("CPU during the run (% of one core): " + ", ".join(f"{k} {v}" for k, v in r["cpu_pct"].items()))
     print("| measure | n | p50 ms | p95 ms | p99 ms | max ms |")

@@ -19,6 +19,17 @@ def settle_after_startup() -> None:
     gc.freeze()
 
 
+def keep_connections() -> None:
+    """Database connections that last as long as their thread, in a process whose threads are few
+    and fixed (the gateway's lanes and dispatcher): each would otherwise reconnect every
+    CONN_MAX_AGE, a fork and a login on the server, and the event that came in meanwhile would
+    wait for them. A connection that failed is still replaced (`close_old_connections`)."""
+    from django.db import connections
+
+    for alias in connections:
+        connections.settings[alias]["CONN_MAX_AGE"] = None
+
+
 GC_PAUSE_WARN_S = 0.05
 
 

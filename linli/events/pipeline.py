@@ -58,7 +58,8 @@ class Stored:
     duplicate: bool
 
 
-def store(batch: list[Incoming], *, on_commit: Callable[[list[Stored]], None] | None = None) -> list[Stored]:
+def store(batch: list[Incoming], *, on_commit: Callable[[list[Stored]], None] | None = None,
+          trail: Callable[[list[Event]], None] | None = None) -> list[Stored]:
     """Store a batch in one transaction; duplicates (also within the batch) are reported, not stored twice.
 
     One INSERT … ON CONFLICT (device, message id) DO NOTHING RETURNING for the whole batch: the
@@ -68,6 +69,11 @@ def store(batch: list[Incoming], *, on_commit: Callable[[list[Stored]], None] | 
     `on_commit(results)` is called right after the commit, before the commit hooks the
     after-store hooks registered (live feed, notification wake-ups): the writer answers the
     devices there instead of after those.
+
+    `trail(events)`, when given, takes over the hooks of a batch that owes them nothing together
+    with its events (the fast path below): the gate lane hands them to another thread, so the
+    next camera's read does not wait for the last one's last-seen update. Run them with
+    `follow(events)`.
     """
     if not batch:
         return []
@@ -79,7 +85,7 @@ def store(batch: list[Incoming], *, on_commit: Callable[[list[Stored]], None] | 
     # Inside a caller's transaction nothing commits here, and a batch over one statement would
     # commit in parts: both keep the single transaction.
     if len(first) <= _CHUNK and not connection.in_atomic_block and not _needs_transaction(batch):
-        return _store_then_follow(batch, first, now, on_commit)
+        return _store_then_follow(batch, first, now, on_commit, trail or follow)
     with transaction.atomic():
         inserted = _insert(list(first.values()), now)
         results = _results(batch, inserted)
@@ -92,7 +98,8 @@ def store(batch: list[Incoming], *, on_commit: Callable[[list[Stored]], None] | 
 
 
 def _store_then_follow(batch: list[Incoming], first: dict[tuple[int, str], Incoming], now: dt.datetime,
-                       on_commit: Callable[[list[Stored]], None] | None) -> list[Stored]:
+                       on_commit: Callable[[list[Stored]], None] | None,
+                       trail: Callable[[list[Event]], None]) -> list[Stored]:
     """One statement in autocommit, the sender answered, then the trailing hooks in their own
     transaction: a plate read whose camera holds the barrier costs one round trip, not three."""
     inserted = _insert(list(first.values()), now)  # atomic on its own: one INSERT … RETURNING
@@ -101,10 +108,16 @@ def _store_then_follow(batch: list[Incoming], first: dict[tuple[int, str], Incom
         on_commit(results)
     events = [_event(inserted[key], m, now) for key, m in first.items() if key in inserted]
     if events:
-        with transaction.atomic():
-            for hook in AFTER_STORE:
-                hook(events)
+        trail(events)
     return results
+
+
+def follow(events: list[Event]) -> None:
+    """The after-store hooks of stored events that owe them nothing together (a last-seen time),
+    in a transaction of their own."""
+    with transaction.atomic():
+        for hook in AFTER_STORE:
+            hook(events)
 
 
 def _results(batch: list[Incoming], inserted: dict[tuple[int, str], int]) -> list[Stored]:

@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from django.db import close_old_connections, connections
 
 from linli.events import types
-from linli.events.models import Lane
-from linli.events.pipeline import Incoming, Stored, store
+from linli.events.models import Event, Lane
+from linli.events.pipeline import Incoming, Stored, follow, store
 
 log = logging.getLogger("linli.events.writer")
 
@@ -28,13 +28,22 @@ _Entry = tuple[list[Incoming], asyncio.Future]
 
 
 class _LaneWriter:
-    def __init__(self, name: str, *, max_batch: int, max_wait_s: float, gap_s: float | None = None):
+    def __init__(self, name: str, *, max_batch: int, max_wait_s: float, gap_s: float | None = None,
+                 trail_to: _LaneWriter | None = None, threads: int = 1):
         self.name = name
+        # More than one thread: a batch goes out while the last one still waits on the database
+        # (a camera's read never queues behind another camera's round trip). Each thread has its
+        # own connection; the unique (device, message id) keeps concurrent stores exactly-once.
+        self.slots = asyncio.Semaphore(threads)
+        self.flushing: set[asyncio.Task] = set()
+        # Where the trailing hooks of this lane's fast-path batches run (pipeline.store's `trail`):
+        # another lane's thread, so this one is free for the next message at once.
+        self.trail_to = trail_to
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
         self.gap_s = max_wait_s if gap_s is None else gap_s
         self.queue: asyncio.Queue[_Entry] = asyncio.Queue()
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"linli-writer-{name}")
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=f"linli-writer-{name}")
         self.task: asyncio.Task | None = None
         self.batches = 0
 
@@ -46,6 +55,8 @@ class _LaneWriter:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.task
+        if self.flushing:  # batches already handed to the database finish and answer their senders
+            await asyncio.gather(*self.flushing, return_exceptions=True)
         # The lane's thread holds its own connection: close it, or it outlives the writer.
         with contextlib.suppress(Exception):
             await asyncio.get_running_loop().run_in_executor(self.executor, connections.close_all)
@@ -55,6 +66,7 @@ class _LaneWriter:
         loop = asyncio.get_running_loop()
         while True:
             first = await self.queue.get()
+            await self.slots.acquire()
             entries, size = [first], len(first[0])
             deadline = loop.time() + self.max_wait_s
             # Take what is already waiting, then keep taking while more keeps coming (each within
@@ -70,7 +82,13 @@ class _LaneWriter:
                     break
                 entries.append(entry)
                 size += len(entry[0])
-            await self._flush(loop, entries)
+            flush = loop.create_task(self._flush(loop, entries))
+            self.flushing.add(flush)
+            flush.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task) -> None:
+        self.flushing.discard(task)
+        self.slots.release()
 
     async def _flush(self, loop: asyncio.AbstractEventLoop, entries: list[_Entry]) -> None:
         batch = [m for messages, _ in entries for m in messages]
@@ -88,7 +106,8 @@ class _LaneWriter:
             loop.call_soon_threadsafe(answer, results)
 
         try:
-            results = await loop.run_in_executor(self.executor, _store_in_thread, batch, committed)
+            results = await loop.run_in_executor(self.executor, _store_in_thread, batch, committed,
+                                                 self.trail_to.trail if self.trail_to else None)
         except Exception as exc:  # the database is down or refused the batch: senders get an error, not an ack
             log.warning("writer %s: batch of %d not stored: %s", self.name, len(batch), type(exc).__name__)
             for _, future in entries:
@@ -97,10 +116,25 @@ class _LaneWriter:
             return
         answer(results)  # already answered at commit; this covers a store() that was handed no hook
 
+    def trail(self, events: list[Event]) -> None:
+        """Run another lane's trailing hooks in this lane's thread (from that lane's thread)."""
+        try:
+            self.executor.submit(_follow_in_thread, events)
+        except RuntimeError:  # this lane is stopping: run them where they came from
+            follow(events)
 
-def _store_in_thread(batch: list[Incoming], committed) -> list[Stored]:
+
+def _store_in_thread(batch: list[Incoming], committed, trail) -> list[Stored]:
     close_old_connections()  # drop a connection the database closed (restart) before using it
-    return store(batch, on_commit=committed)
+    return store(batch, on_commit=committed, trail=trail)
+
+
+def _follow_in_thread(events: list[Event]) -> None:
+    close_old_connections()
+    try:
+        follow(events)
+    except Exception as exc:  # the events are stored and answered; a last-seen time may wait for the next
+        log.warning("trailing hooks of %d events failed: %s", len(events), type(exc).__name__)
 
 
 GATE = "gate"
@@ -114,10 +148,14 @@ class EventWriter:
     """`await writer.submit(message)` returns once the message is committed (or raises)."""
 
     def __init__(self, *, max_batch: int = 500, max_wait_s: float = 0.010, gap_s: float = 0.002):
+        # SQLite has one writer at a time: a second gate thread would only wait for the first.
+        gate_threads = 2 if connections[Event.objects.db].vendor == "postgresql" else 1
+        normal = _LaneWriter("normal", max_batch=max_batch, max_wait_s=max_wait_s, gap_s=gap_s)
+        # Stopped in this order: the urgent lanes first, so what they trail to normal is drained.
         self.lanes = {
-            Lane.LIFE_SAFETY: _LaneWriter("life-safety", max_batch=50, max_wait_s=0.0),
-            GATE: _LaneWriter("gate", max_batch=50, max_wait_s=0.0),
-            Lane.NORMAL: _LaneWriter("normal", max_batch=max_batch, max_wait_s=max_wait_s, gap_s=gap_s),
+            Lane.LIFE_SAFETY: _LaneWriter("life-safety", max_batch=50, max_wait_s=0.0, trail_to=normal),
+            GATE: _LaneWriter("gate", max_batch=50, max_wait_s=0.0, trail_to=normal, threads=gate_threads),
+            Lane.NORMAL: normal,
         }
 
     async def start(self) -> None:

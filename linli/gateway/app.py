@@ -114,8 +114,9 @@ async def serve(host: str, port: int, *, worker: int = 0, workers: int = 1, reus
                 role: str = ALL) -> None:
     from django.conf import settings
 
-    from linli.core.runtime import watch_gc_pauses
+    from linli.core.runtime import keep_connections, watch_gc_pauses
 
+    keep_connections()
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(settings.GATEWAY_SWITCH_INTERVAL_S)
     unwatch_gc = watch_gc_pauses()

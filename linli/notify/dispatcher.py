@@ -94,10 +94,10 @@ def dispatch_due(now: dt.datetime | None = None, *, limit: int = BATCH, wait: bo
     """Claim and send the deliveries due at `now` (default: the current time); returns how many
     were claimed. With `wait` (tests, commands) the sends run here, one after another, and are
     recorded before it returns; without, they go to the send pool (the dispatcher loop)."""
-    from linli.notify.services import resolve_pending
+    from linli.notify.services import RESOLVE_BATCH, resolve_pending
 
     fixed_now = now
-    while resolve_pending():  # recipients of notifications queued by the event writer's rules
+    while resolve_pending() == RESOLVE_BATCH:  # recipients of what the event writer's rules queued
         pass
     now = now or timezone.now()
     local, external = _claim(now, limit, fixed_now)

@@ -122,25 +122,31 @@ def notify(*, compound_id: int, audience: Audience, title: str, body: str, categ
     return notification
 
 
-def resolve_pending(limit: int = 50) -> int:
+RESOLVE_BATCH = 50
+
+
+def resolve_pending(limit: int = RESOLVE_BATCH) -> int:
     """Write the deliveries of notifications queued with `resolve_later`; returns how many were
-    resolved. One transaction; several dispatchers skip each other's rows (PostgreSQL)."""
+    resolved (fewer than `limit`: none is left). One transaction; several dispatchers skip each
+    other's rows (PostgreSQL)."""
     with transaction.atomic():
         pending = Notification.objects.filter(resolved_at__isnull=True).order_by("-life_safety", "id")
         if connection.features.has_select_for_update_skip_locked:
             pending = pending.select_for_update(skip_locked=True)
         done = 0
         for notification in pending[:limit]:
+            # No savepoint (a round trip each, on a fire alarm's way out): what may fail here fails
+            # before the one write, and a failing write undoes the whole round.
             try:
-                with transaction.atomic():
-                    audience = Audience(**{k: tuple(v) if isinstance(v, list) else v
-                                           for k, v in (notification.audience or {}).items()})
-                    recipients = resolve_recipients(notification.compound_id, audience)
-                    channels = tuple(notification.channels) if notification.channels is not None else None
-                    Delivery.objects.bulk_create(_deliveries(notification, recipients, channels), batch_size=1000)
+                audience = Audience(**{k: tuple(v) if isinstance(v, list) else v
+                                       for k, v in (notification.audience or {}).items()})
+                recipients = resolve_recipients(notification.compound_id, audience)
+                channels = tuple(notification.channels) if notification.channels is not None else None
+                deliveries = _deliveries(notification, recipients, channels)
             except (NotFound, TypeError) as exc:  # the compound is gone, or an audience we cannot read
                 log.warning("notification %s has no recipients: %s", notification.pk, type(exc).__name__)
-                recipients = []
+                recipients, deliveries = [], []
+            Delivery.objects.bulk_create(deliveries, batch_size=1000)
             Notification.objects.filter(pk=notification.pk).update(recipient_count=len(recipients),
                                                                    resolved_at=timezone.now())
             done += 1

@@ -139,3 +139,86 @@ def test_the_events_of_one_report_are_stored_together_in_the_most_urgent_lane(di
     batches = asyncio.run(run())
     assert batches == {"life_safety": 1, "gate": 0, "normal": 0}
     assert Event.objects.filter(device=detector).count() == 2
+
+
+def _camera(district, serial):
+    return devices.register_device(actor=district.admin, compound=district.a.compound,
+                                   device_type=DeviceType.objects.get(code="lpr-alarminfoplate"), serial=serial,
+                                   name="东门车牌相机")
+
+
+def test_a_plate_reads_trailing_hooks_run_in_the_normal_lane_after_the_answer(district, monkeypatch):
+    """The gate lane's thread is free for the next camera as soon as a read is stored: the read's
+    last-seen update (a hook that owes the event nothing) follows in the normal lane's thread."""
+    import threading
+
+    from linli.devices.health import forget_seen
+    from linli.devices.models import DeviceState
+    from linli.events import pipeline
+
+    forget_seen()
+    camera = _camera(district, "LPR-7")
+    ran_in: list[str] = []
+
+    def note_thread(events):
+        ran_in.append(threading.current_thread().name)
+
+    note_thread.atomic_with_store = lambda batch: False  # owes the events nothing: the fast path
+    monkeypatch.setattr(pipeline, "AFTER_STORE", [*pipeline.AFTER_STORE, note_thread])
+
+    async def run():
+        writer = EventWriter()
+        await writer.start()
+        try:
+            return await writer.submit(Incoming(camera.pk, camera.compound_id, types.PLATE_READ, "plate:7",
+                                                timezone.now(), {"plate": "鲁B12345"}))
+        finally:
+            await writer.stop()  # drains what the urgent lanes handed on
+
+    stored = asyncio.run(run())
+    assert not stored.duplicate
+    assert len(ran_in) == 1 and ran_in[0].startswith("linli-writer-normal")
+    assert DeviceState.objects.get(device=camera).last_seen_at is not None
+
+
+def test_a_plate_read_is_answered_while_another_cameras_read_still_waits_on_the_database(district, monkeypatch):
+    """Two gate threads: one slow round trip does not hold up the next camera (PostgreSQL; on
+    SQLite's single writer the gate lane keeps one thread)."""
+    import time
+
+    from django.db import connection
+
+    from linli.events import pipeline
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite serialises writers: one gate thread there")
+    slow_camera, camera = _camera(district, "LPR-8"), _camera(district, "LPR-9")
+    insert = pipeline._insert
+
+    def slow_insert(messages, now):
+        if any(m.message_id == "slow" for m in messages):
+            time.sleep(0.6)  # a round trip held up (a lock, a busy server)
+        return insert(messages, now)
+
+    monkeypatch.setattr(pipeline, "_insert", slow_insert)
+
+    async def run():
+        writer = EventWriter()
+        await writer.start()
+        try:
+            loop = asyncio.get_running_loop()
+            slow = loop.create_task(writer.submit(Incoming(slow_camera.pk, slow_camera.compound_id,
+                                                           types.PLATE_READ, "slow", timezone.now(), {})))
+            await asyncio.sleep(0.05)
+            started = loop.time()
+            read = await writer.submit(Incoming(camera.pk, camera.compound_id, types.PLATE_READ, "fast",
+                                                timezone.now(), {"plate": "鲁B54321"}))
+            answered_in, overtook = loop.time() - started, not slow.done()
+            return read, answered_in, overtook, await slow
+        finally:
+            await writer.stop()
+
+    read, answered_in, overtook, slow = asyncio.run(run())
+    assert overtook and answered_in < 0.3
+    assert not read.duplicate and not slow.duplicate
+    assert Event.objects.filter(type=types.PLATE_READ, message_id__in=["slow", "fast"]).count() == 2

@@ -144,3 +144,24 @@ def test_the_command_sends_what_is_due(district):
     out = StringIO()
     call_command("notify_dispatch", stdout=out)
     assert out.getvalue().strip() == "dispatched 1 deliveries"
+
+
+@pytest.mark.django_db(transaction=True)  # the round's own transactions, not savepoints in the test's
+def test_a_fire_alarms_round_resolves_and_claims_without_savepoints_or_an_empty_second_pass(district):
+    """Every statement of the round is a round trip on a fire alarm's way to the guard's screen:
+    queued notifications are resolved in one pass (a short pass means none is left) and with no
+    savepoint per notification."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    a = district.a
+    queued = [notify(compound_id=a.compound.pk, audience=Audience(roles=("guard",)), title="烟感报警", body="",
+                     severity="critical", life_safety=True, resolve_later=True) for _ in range(2)]
+    with CaptureQueriesContext(connection) as queries:
+        assert dispatch_due() == 2
+    statements = [q["sql"] for q in queries.captured_queries]
+    pending_reads = [s for s in statements if s.startswith("SELECT") and '"resolved_at" IS NULL' in s]
+    assert len(pending_reads) == 1
+    assert not any("SAVEPOINT" in s for s in statements)
+    assert all(Delivery.objects.get(notification=n, channel="console_feed").status == DeliveryStatus.SENT
+               for n in queued)
