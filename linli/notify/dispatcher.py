@@ -14,7 +14,9 @@
 
 In the gateway process `start_dispatcher` runs it as an asyncio task: woken at once when a
 notification commits in the same process (`WAKER`), and polling every `NOTIFY_POLL_SECONDS`
-for deliveries written by other processes. `dispatch_due()` runs one round synchronously
+for deliveries written by other processes. A life-safety notification's deliveries do not wait
+for that task: the thread that committed it (the event writer's life-safety lane) claims and
+sends them right after the commit. `dispatch_due()` runs one round synchronously
 (tests, `linli manage notify_dispatch`).
 """
 
@@ -37,7 +39,7 @@ from django.utils import timezone
 from linli.core import wakeup
 from linli.core.masking import scrub
 from linli.notify.channels import CHANNELS, Outgoing
-from linli.notify.models import Delivery, DeliveryStatus, FeedItem, Notification
+from linli.notify.models import PRIORITY_LIFE_SAFETY, Delivery, DeliveryStatus, FeedItem, Notification
 from linli.notify.providers import SendError
 from linli.notify.services import DISPATCH_WAKEUP
 
@@ -58,6 +60,19 @@ class Waker:
 
     def detach(self) -> None:
         self._target = None
+
+    def dispatch_life_safety_here(self) -> None:
+        """Right after a life-safety notification committed, in the committing thread (the event
+        writer's life-safety lane), when this process runs the dispatcher: its deliveries go out
+        now, not after a hop to the dispatcher's thread and whatever round that one is in."""
+        if self._target is None:
+            return  # no dispatcher in this process: the wake-up (or its poll) reaches the one that is
+        try:
+            dispatch_due(wait=False, life_safety_only=True)
+        except Exception as exc:  # the dispatcher's own round, woken too, takes them over
+            log.warning("life-safety dispatch after commit failed: %s", type(exc).__name__)
+        finally:
+            close_old_connections()
 
     def wake(self) -> None:
         self.wakes += 1
@@ -90,17 +105,19 @@ def backoff(attempts: int) -> dt.timedelta | None:
     return dt.timedelta(seconds=schedule[attempts - 1])
 
 
-def dispatch_due(now: dt.datetime | None = None, *, limit: int = BATCH, wait: bool = True) -> int:
+def dispatch_due(now: dt.datetime | None = None, *, limit: int = BATCH, wait: bool = True,
+                 life_safety_only: bool = False) -> int:
     """Claim and send the deliveries due at `now` (default: the current time); returns how many
     were claimed. With `wait` (tests, commands) the sends run here, one after another, and are
-    recorded before it returns; without, they go to the send pool (the dispatcher loop)."""
+    recorded before it returns; without, they go to the send pool (the dispatcher loop).
+    `life_safety_only`: only those of life-safety notifications."""
     from linli.notify.services import RESOLVE_BATCH, resolve_pending
 
     fixed_now = now
-    while resolve_pending() == RESOLVE_BATCH:  # recipients of what the event writer's rules queued
+    while resolve_pending(life_safety_only=life_safety_only) == RESOLVE_BATCH:  # what the rules queued
         pass
     now = now or timezone.now()
-    local, external = _claim(now, limit, fixed_now)
+    local, external = _claim(now, limit, fixed_now, life_safety_only)
     if external:
         by_channel: dict[str, list[Outgoing]] = {}
         for o in external:
@@ -117,9 +134,12 @@ def dispatch_due(now: dt.datetime | None = None, *, limit: int = BATCH, wait: bo
     return local + len(external)
 
 
-def _claim(now: dt.datetime, limit: int, fixed_now: dt.datetime | None) -> tuple[int, list[Outgoing]]:
+def _claim(now: dt.datetime, limit: int, fixed_now: dt.datetime | None,
+           life_safety_only: bool = False) -> tuple[int, list[Outgoing]]:
     with transaction.atomic():
         due = Delivery.objects.filter(next_attempt_at__lte=now).order_by("-priority", "next_attempt_at", "id")
+        if life_safety_only:
+            due = due.filter(priority=PRIORITY_LIFE_SAFETY)
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True, of=("self",))
         rows = list(due.only("id", "recipient_id", "channel", "notification_id", "attempts")[:limit])

@@ -119,18 +119,28 @@ def notify(*, compound_id: int, audience: Audience, title: str, body: str, categ
         # The dispatcher may run in another process (`linli gateway --edge`, a web request).
         wakeup.announce(DISPATCH_WAKEUP)
     transaction.on_commit(_wake_dispatcher)
+    if life_safety:
+        _on_commit_once(_dispatch_life_safety)
     return notification
+
+
+def _on_commit_once(func) -> None:
+    """`func` after this transaction commits, once however many notifications asked for it."""
+    if not any(f is func for _sids, f, _robust in transaction.get_connection().run_on_commit):
+        transaction.on_commit(func)
 
 
 RESOLVE_BATCH = 50
 
 
-def resolve_pending(limit: int = RESOLVE_BATCH) -> int:
+def resolve_pending(limit: int = RESOLVE_BATCH, *, life_safety_only: bool = False) -> int:
     """Write the deliveries of notifications queued with `resolve_later`; returns how many were
     resolved (fewer than `limit`: none is left). One transaction; several dispatchers skip each
     other's rows (PostgreSQL)."""
     with transaction.atomic():
         pending = Notification.objects.filter(resolved_at__isnull=True).order_by("-life_safety", "id")
+        if life_safety_only:
+            pending = pending.filter(life_safety=True)
         if connection.features.has_select_for_update_skip_locked:
             pending = pending.select_for_update(skip_locked=True)
         done = 0
@@ -166,6 +176,12 @@ def _wake_dispatcher() -> None:
     from linli.notify.dispatcher import WAKER
 
     WAKER.wake()
+
+
+def _dispatch_life_safety() -> None:
+    from linli.notify.dispatcher import WAKER
+
+    WAKER.dispatch_life_safety_here()
 
 
 def resolve_recipients(compound_id: int, audience: Audience) -> list[Recipient]:

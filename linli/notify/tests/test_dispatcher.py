@@ -165,3 +165,62 @@ def test_a_fire_alarms_round_resolves_and_claims_without_savepoints_or_an_empty_
     assert not any("SAVEPOINT" in s for s in statements)
     assert all(Delivery.objects.get(notification=n, channel="console_feed").status == DeliveryStatus.SENT
                for n in queued)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_life_safety_notification_is_sent_by_the_thread_that_committed_it(settings, monkeypatch):
+    """Where the dispatcher runs (the gateway), a fire alarm's console message goes out right
+    after its commit, from the committing thread (the event writer's life-safety lane): not after
+    a hop to the dispatcher's thread and whatever round that is in. Other notifications still
+    go through the dispatcher."""
+    import threading
+
+    from linli.core.testing import build_district
+    from linli.notify.channels import CHANNELS
+
+    district = build_district()
+    settings.NOTIFY_POLL_SECONDS = 30
+    feed = CHANNELS["console_feed"]
+    send_local = feed.send_local
+    sent_by: dict[str, str] = {}
+
+    def noting_thread(items):
+        for o in items:
+            sent_by[o.notification.title] = threading.current_thread().name
+        return send_local(items)
+
+    monkeypatch.setattr(feed, "send_local", noting_thread)
+
+    def commit_both() -> tuple[str, bool]:
+        fire = _notice(district.a, title="烟感报警", severity="critical", life_safety=True)
+        sent_on_return = Delivery.objects.filter(notification=fire, channel="console_feed",
+                                                 status=DeliveryStatus.SENT).exists()
+        _notice(district.a, title="停车费提醒")
+        return threading.current_thread().name, sent_on_return
+
+    async def main():
+        stop = await start_dispatcher()
+        try:
+            await asyncio.sleep(0.2)
+            committer, sent_on_return = await sync_to_async(commit_both, thread_sensitive=False)()
+            started = time.monotonic()
+            while "停车费提醒" not in sent_by:
+                assert time.monotonic() - started < 5, "the dispatcher did not send the other notice"
+                await asyncio.sleep(0.005)
+            return committer, sent_on_return
+        finally:
+            await stop()
+
+    committer, sent_on_return = asyncio.run(main())
+    assert sent_on_return and sent_by["烟感报警"] == committer
+    assert sent_by["停车费提醒"].startswith("linli-notify")
+
+
+@pytest.mark.django_db
+def test_without_a_dispatcher_in_the_process_a_life_safety_notification_waits_for_one(district,
+                                                                                      django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        fire = _notice(district.a, title="烟感报警", severity="critical", life_safety=True)
+    assert Delivery.objects.get(notification=fire, channel="console_feed").status == DeliveryStatus.PENDING
+    assert dispatch_due() >= 1
+    assert Delivery.objects.get(notification=fire, channel="console_feed").status == DeliveryStatus.SENT
