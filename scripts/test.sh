@@ -15,7 +15,9 @@ missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 [ -x /usr/sbin/mosquitto ] || missing="$missing mosquitto"
 if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null) \
+  # A fresh machine often has another apt run (unattended upgrades) holding the lock: wait for it.
+  wait_lock="-o DPkg::Lock::Timeout=600"
+  (apt-get $wait_lock update -qq && DEBIAN_FRONTEND=noninteractive apt-get $wait_lock install -y -qq $missing >/dev/null) \
     || echo "warning: could not install$missing; those tests will skip (or fail when CI=true)"
 fi
 
