@@ -305,13 +305,19 @@ class LinliAPI(NinjaAPI):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("parser", EdgeParser())
         super().__init__(**kwargs)
+        self._schemas: dict[str, OpenAPISchema] = {}
 
     def get_openapi_schema(self, *, path_prefix: str | None = None,
                            path_params: dict[str, Any] | None = None) -> OpenAPISchema:
+        """Built once per process and path prefix (a few seconds of work: /api/docs used to take
+        15 s to show); the routes do not change while the process runs."""
         if path_prefix is None:
             path_prefix = self.get_root_path(path_params or {})
-        schema = _CheckedSchema(self, path_prefix)
-        schema.refuse_shared_names()
+        schema = self._schemas.get(path_prefix)
+        if schema is None:
+            schema = _CheckedSchema(self, path_prefix)
+            schema.refuse_shared_names()
+            self._schemas[path_prefix] = schema
         return schema
 
 

@@ -27,3 +27,25 @@ def test_interactive_docs_are_served_locally(client):
     assert page.status_code == 200
     html = page.content.decode()
     assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
+
+
+def test_the_schema_is_built_once_per_process_and_served_from_then_on(client, monkeypatch):
+    """Building it takes seconds (every operation, every model): /api/docs took 15 s to show."""
+    from linli.core import api as core_api
+
+    built = []
+    checked = core_api._CheckedSchema
+
+    class Counting(checked):
+        def __init__(self, *args, **kwargs):
+            built.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(core_api, "_CheckedSchema", Counting)
+    monkeypatch.setattr(api, "_schemas", {})
+    first = client.get("/api/openapi.json")
+    second = client.get("/api/openapi.json")
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json() and first.json()["paths"]
+    assert len(built) == 1
+    assert api.get_openapi_schema() is api.get_openapi_schema()
