@@ -212,13 +212,20 @@ WECHAT = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"personal_data": {"()": "linli.core.logging.PersonalDataFilter"}},
+    "filters": {
+        "personal_data": {"()": "linli.core.logging.PersonalDataFilter"},
+        "refusals_logged_once": {"()": "linli.core.middleware.DjangoRefusalFilter"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["personal_data"]},
     },
     "root": {"handlers": ["console"], "level": os.environ.get("LINLI_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # A 403 is logged once, at INFO, by linli.core.middleware; a 500 keeps its traceback here.
+        "django.request": {"filters": ["refusals_logged_once"]},
+    },
 }
 
 # Billing (linli/billing): our merchant id per online payment provider. A payment notice naming
