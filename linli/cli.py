@@ -173,6 +173,14 @@ def cmd_schema(ns: argparse.Namespace) -> None:
         sys.stdout.write(text)
 
 
+def cmd_hooks(ns: argparse.Namespace) -> None:
+    """Every hook, its signature and meaning, and its registrants in the order they run."""
+    from linli.core import hooks
+
+    hooks.import_declarers("linli")
+    sys.stdout.write(hooks.describe())
+
+
 def cmd_manage(ns: argparse.Namespace) -> None:
     from django.core.management import execute_from_command_line
 
@@ -264,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--persistence", help="directory for the broker's persistence file")
     p.add_argument("--run-as", help="user the broker runs as (when started as root)")
     p.set_defaults(func=cmd_mosquitto_config)
+    p = sub.add_parser("hooks", help="list every hook and what is registered on it, in order")
+    p.set_defaults(func=cmd_hooks)
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("args", nargs=argparse.REMAINDER)
     p.set_defaults(func=cmd_manage)

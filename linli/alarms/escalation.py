@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.alarms.models import OPEN_STATUSES, Alarm, AlarmComment, AlarmStatus, Severity
-from linli.alarms.services import changed
+from linli.alarms.services import AlarmChange, changed
 from linli.core.context import ChangeContext, change_context
 from linli.core.services import save_changes, save_new
 
@@ -83,7 +83,7 @@ def _escalate(alarm: Alarm, reason: str, now: dt.datetime) -> None:
                    dedupe_key=f"alarm:{alarm.pk}:escalation:{level}")
     except ImportError:
         log.info("no notify app: escalation of alarm %s recorded only", alarm.pk)
-    changed(alarm, "escalated")
+    changed(alarm, AlarmChange.ESCALATED)
 
 
 async def start_escalation_watch(context, every_s: float = 5.0):

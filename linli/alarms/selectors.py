@@ -8,6 +8,7 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 
 from linli.alarms.models import OPEN_STATUSES, Alarm, Severity
 from linli.core.selectors import get_visible
+from linli.events.retention import refs_of
 
 _RANK = Case(*(When(severity=s, then=Value(i)) for i, s in enumerate(Severity.values)),
              output_field=IntegerField())
@@ -31,3 +32,13 @@ def alarms(user: Any, *, compound_id: int | None = None, status: str = "", open_
 
 def alarm(user: Any, pk: int) -> Alarm:
     return get_visible(Alarm.objects.select_related("device", "assignee"), user, pk)
+
+
+def open_alarm_events() -> QuerySet:
+    """Ids of the first events of open alarms (kept by the event purge whatever their age)."""
+    return Alarm.objects.filter(status__in=OPEN_STATUSES, first_event__isnull=False).values("first_event_id")
+
+
+def alarm_evidence_refs() -> set[str]:
+    """Media references in alarms' evidence, open or closed (kept by the purge)."""
+    return set(refs_of(ev for ev in Alarm.objects.exclude(evidence=[]).values_list("evidence", flat=True)))

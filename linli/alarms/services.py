@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from enum import StrEnum
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from linli.alarms.models import OPEN_STATUSES, Alarm, AlarmComment, AlarmStatus
+from linli.core import hooks
 from linli.core.errors import Conflict
 from linli.core.services import field_error, require, save_changes, save_new, service
 
@@ -28,12 +29,28 @@ NEXT = {
 }
 
 
-# Called after commit with (alarm, what happened): the live feed registers here (notify app),
-# so consoles see an alarm the moment it is raised, moved or escalated.
-ON_CHANGE: list[Callable[[Alarm, str], None]] = []
+class AlarmChange(StrEnum):
+    """What happened to an alarm: the names its change hook and the live feed carry."""
+
+    RAISED = "raised"
+    REPEATED = "repeated"
+    ACKNOWLEDGED = AlarmStatus.ACKNOWLEDGED.value
+    DISPATCHED = AlarmStatus.DISPATCHED.value
+    ARRIVED = "arrived"
+    RESOLVED = AlarmStatus.RESOLVED.value
+    FALSE_ALARM = AlarmStatus.FALSE_ALARM.value
+    ESCALATED = "escalated"
 
 
-def changed(alarm: Alarm, what: str) -> None:
+ON_CHANGE = hooks.declare("alarms.changed", "(alarm: Alarm, what: AlarmChange) -> None", """
+Called after the commit of every change to an alarm, with what happened (`AlarmChange`: raised,
+repeated, acknowledged, dispatched, arrived, resolved, false_alarm, escalated). The
+live feed registers here, so consoles see an alarm the moment it is raised, moved or escalated.
+A registrant that fails is logged and never undoes or blocks the alarm.
+""")
+
+
+def changed(alarm: Alarm, what: AlarmChange) -> None:
     def tell() -> None:
         for hook in ON_CHANGE:
             try:
@@ -62,7 +79,7 @@ def raise_alarm(*, compound_id: int, source: str, type: str, severity: str, titl
             Alarm.objects.filter(pk=open_alarm.pk).update(count=open_alarm.count + 1, last_seen_at=now)
             open_alarm.count += 1
             open_alarm.last_seen_at = now
-            changed(open_alarm, "repeated")
+            changed(open_alarm, AlarmChange.REPEATED)
             return open_alarm, False
         alarm = Alarm(compound_id=compound_id, device_id=device_id, source=source, type=type, severity=severity,
                       title=title, details=details or {}, evidence=evidence or [], first_event_id=event_id,
@@ -76,7 +93,7 @@ def raise_alarm(*, compound_id: int, source: str, type: str, severity: str, titl
             return raise_alarm(compound_id=compound_id, source=source, type=type, severity=severity,
                                title=title, device_id=device_id, details=details, evidence=evidence,
                                event_id=event_id, life_safety=life_safety, deadline_at=deadline_at)
-        changed(alarm, "raised")
+        changed(alarm, AlarmChange.RAISED)
         return alarm, True
 
 
@@ -85,7 +102,7 @@ def _move(actor: Any, alarm: Alarm, status: str, **changes: Any) -> Alarm:
     if status not in NEXT[AlarmStatus(alarm.status)]:
         raise field_error("status", _("告警当前状态不能转为该状态"))
     alarm = save_changes(alarm, {"status": status, **changes})
-    changed(alarm, status)
+    changed(alarm, AlarmChange(status))
     return alarm
 
 
@@ -120,7 +137,7 @@ def arrive(*, actor: Any, alarm: Alarm, note: str = "") -> Alarm:
         raise field_error("arrived_at", _("已记录到场"))
     alarm = save_changes(alarm, {"arrived_at": timezone.now()})
     comment(actor=actor, alarm=alarm, text=note.strip() or _("已到场"))
-    changed(alarm, "arrived")
+    changed(alarm, AlarmChange.ARRIVED)
     return alarm
 
 
@@ -133,7 +150,7 @@ def comment(*, actor: Any, alarm: Alarm, text: str) -> AlarmComment:
                                  text=text.strip()[:500]))
 
 
-__all__ = ["NEXT", "ON_CHANGE", "acknowledge", "arrive", "changed", "comment", "dispatch", "raise_alarm", "resolve"]
+__all__ = ["NEXT", "ON_CHANGE", "AlarmChange", "acknowledge", "arrive", "changed", "comment", "dispatch", "raise_alarm", "resolve"]
 
 
 def clear_alarm(*, source: str, type: str, reason: str) -> Alarm | None:
@@ -146,5 +163,5 @@ def clear_alarm(*, source: str, type: str, reason: str) -> Alarm | None:
         save_changes(alarm, {"status": AlarmStatus.RESOLVED, "closed_at": timezone.now()})
         save_new(AlarmComment(compound_id=alarm.compound_id, alarm=alarm, author=None, at=timezone.now(),
                               text=reason[:500]))
-        changed(alarm, AlarmStatus.RESOLVED)
+        changed(alarm, AlarmChange.RESOLVED)
         return alarm

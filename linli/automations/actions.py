@@ -9,7 +9,6 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,6 +26,7 @@ from linli.automations.schema import (
     Target,
     WorkOrder,
 )
+from linli.core import hooks
 from linli.devices import commands
 from linli.devices.models import Device, DeviceKind, Lifecycle
 from linli.events.models import Event
@@ -36,10 +36,14 @@ log = logging.getLogger("linli.automations")
 # How recent a camera picture must be to count as the snapshot of what a sensor saw.
 SNAPSHOT_MAX_AGE = dt.timedelta(seconds=120)
 
-# The work-order app registers here (property services): handler(compound_id, category, title,
-# deadline_minutes, source, details) -> dict describing what it created. Until one is registered
-# the request is kept as a minor alarm, so it is never silently dropped.
-WORK_ORDER_HANDLERS: list[Callable[..., dict[str, Any]]] = []
+WORK_ORDER_HANDLERS = hooks.declare(
+    "automations.work_order",
+    "(*, compound_id: int, category: str, title: str, deadline_minutes: int | None, source: str, "
+    "details: dict) -> dict", """
+Files what a rule's `work_order` action asks for and returns what it created; the first
+registrant handles it (the work-order app). With none registered the request is kept as a minor
+alarm, so it is never silently dropped.
+""")
 
 
 @dataclass(frozen=True)
@@ -168,8 +172,8 @@ def _dedupe(rule: Rule, action: Notify, event_id: int | None) -> str | None:
 
 def _work_order(rule: Rule, action: WorkOrder, device: Device, cause: Cause) -> dict:
     details = {"device": device.code, "rule": rule.pk, "event_id": cause.event_id}
-    if WORK_ORDER_HANDLERS:
-        return WORK_ORDER_HANDLERS[0](compound_id=device.compound_id, category=action.category, title=action.title,
+    for handler in WORK_ORDER_HANDLERS:
+        return handler(compound_id=device.compound_id, category=action.category, title=action.title,
                                       deadline_minutes=action.deadline_minutes, source=_source(rule, device),
                                       details=details)
     alarm, _created = raise_alarm(compound_id=device.compound_id, source=_source(rule, device),

@@ -10,5 +10,4 @@ class AutomationsConfig(AppConfig):
         from linli.automations.engine import evaluate_stored
         from linli.events.pipeline import AFTER_STORE
 
-        if evaluate_stored not in AFTER_STORE:
-            AFTER_STORE.append(evaluate_stored)
+        AFTER_STORE.register(evaluate_stored, order=30)

@@ -12,7 +12,5 @@ class DevicesConfig(AppConfig):
         from linli.events.pipeline import AFTER_STORE
 
         # Health first: rules evaluated after it may read the device's fresh state.
-        if after_store not in AFTER_STORE:
-            AFTER_STORE.insert(0, after_store)
-        if apply_acks not in AFTER_STORE:
-            AFTER_STORE.append(apply_acks)
+        AFTER_STORE.register(after_store, order=10)
+        AFTER_STORE.register(apply_acks, order=20)

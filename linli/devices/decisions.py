@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from linli.core import hooks
 
 log = logging.getLogger("linli.devices.decisions")
 
@@ -39,7 +40,12 @@ class GateDecision:
     serial_frames: list[bytes] = field(default_factory=list)
 
 
-GATE_DECIDERS: list[Callable[[GateQuery], GateDecision | None]] = []
+GATE_DECIDERS = hooks.declare("devices.gate_deciders", "(query: GateQuery) -> GateDecision | None", """
+Asked in order while a barrier camera waits for its answer to a plate read; the first that
+answers (not None) decides. Synchronous and in memory: nothing may touch the database. A
+decider that raises is logged and skipped. With none answering, the barrier stays down and the
+board says 请联系门岗 (ask the guard).
+""")
 
 DEFAULT_DECISION = GateDecision(open=False, display_text=DEFAULT_REFUSAL_TEXT)
 

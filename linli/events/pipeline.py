@@ -17,17 +17,19 @@ from django.db import connections, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 
+from linli.core import hooks
 from linli.events import types
 from linli.events.models import DeadLetter, Event
 
 RAW_LIMIT = 8000
 
-# Called with the newly stored events (duplicates excluded). Apps above this one register here
-# (automations evaluates its rules) so nothing imports upwards. A hook runs inside the batch's
-# transaction unless it says, through an `atomic_with_store(batch)` attribute answering False, that
-# for this batch it only writes what may trail the events (a device's last-seen time): a crash
-# between the two must not lose anything the hook owes (a rule's run, a command's ack).
-AFTER_STORE: list[Callable[[list[Event]], None]] = []
+AFTER_STORE = hooks.declare("events.after_store", "(events: list[Event]) -> None", """
+Called with the newly stored events of a batch (duplicates excluded), inside the batch's
+transaction, unless the registrant says through an `atomic_with_store(batch: list[Incoming]) ->
+bool` attribute answering False that for this batch it only writes what may trail the events
+(a device's last-seen time): a crash between the two must not lose what it owes (a rule's run,
+a command's ack). Such a batch is answered first and its hooks run after, in another thread.
+""")
 
 
 def _needs_transaction(batch: list[Incoming]) -> bool:

@@ -24,7 +24,7 @@ from django.db.models import QuerySet
 from django.db.models.deletion import get_candidate_relations_to_delete
 from django.utils import timezone
 
-from linli.core import audit
+from linli.core import audit, hooks
 from linli.core.context import ChangeContext, change_context
 from linli.core.models import AuditAction
 from linli.events import media, types
@@ -117,24 +117,15 @@ def dead_letter_days() -> int:
     return days
 
 
-# What must outlive its retention. Apps above `events` own these facts; the defaults below look
-# them up at call time (no import-time dependency upwards, as with pipeline.AFTER_STORE).
-def _open_alarm_events() -> QuerySet:
-    from linli.alarms.models import OPEN_STATUSES, Alarm
-
-    return Alarm.objects.filter(status__in=OPEN_STATUSES, first_event__isnull=False).values("first_event_id")
-
-
-def _alarm_evidence_refs() -> set[str]:
-    from linli.alarms.models import Alarm
-
-    return set(refs_of(ev for ev in Alarm.objects.exclude(evidence=[]).values_list("evidence", flat=True)))
-
-
-# Querysets of event ids to keep whatever their age (an open alarm's first event).
-EVENT_HOLDS: list[Callable[[], QuerySet]] = [_open_alarm_events]
-# Media refs to keep whatever their age (evidence copied onto alarms, open or closed).
-MEDIA_HOLDS: list[Callable[[], set[str]]] = [_alarm_evidence_refs]
+# What must outlive its retention: the apps above `events` that own these facts register here.
+EVENT_HOLDS = hooks.declare("events.retention.event_holds", "() -> QuerySet of event ids", """
+Events the purge keeps whatever their age (an open alarm's first event): each registrant answers
+a queryset of event ids, read when the purge runs.
+""")
+MEDIA_HOLDS = hooks.declare("events.retention.media_holds", "() -> set[str]", """
+Media references the purge keeps whatever their age (evidence copied onto alarms, open or
+closed), read when the purge runs.
+""")
 
 
 def refs_of(evidence_lists: Iterable[Any]) -> Iterable[str]:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from linli.core import hooks
 from linli.core import selectors as core_selectors
 from linli.core.masking import mask_id_number, mask_phone, scrub
 from linli.exchange.formats import parse_date
@@ -149,7 +150,10 @@ REFERENCE_FILTERS: dict[str, Callable[[Any, int], Any]] = {
     "owner_id": people.person,
 }
 
-EXPORT_LISTS: dict[str, ExportList] = {}
+EXPORT_LISTS = hooks.declare_registry("exchange.export_lists", "name -> ExportList", """
+The lists a user may export to Excel, by name: each reads through its scoped selector, and every
+filter naming a record is checked through that record's own scoped selector.
+""")
 
 
 def _register(export: ExportList) -> None:
@@ -157,7 +161,7 @@ def _register(export: ExportList) -> None:
                  and f not in REFERENCE_FILTERS]
     if unchecked:
         raise ImproperlyConfigured(f"export {export.name}: no scoped selector for {unchecked}")
-    EXPORT_LISTS[export.name] = export
+    EXPORT_LISTS.register(export.name, export, module=__name__)
 
 
 _register(ExportList(

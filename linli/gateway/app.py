@@ -24,7 +24,7 @@ from typing import Any
 
 from aiohttp import web
 
-from linli.core import wakeup
+from linli.core import hooks, wakeup
 from linli.devices.directory import DeviceDirectory
 from linli.events.writer import EventWriter
 from linli.gateway.http import build_app
@@ -46,8 +46,12 @@ class GatewayContext:
 
 
 Ingress = Callable[[GatewayContext], Awaitable[Callable[[], Awaitable[None]]]]
-# Extra ingresses register here; HTTP is built in and MQTT is added by `builtin_ingresses()`.
-INGRESSES: list[Ingress] = []
+INGRESSES = hooks.declare("gateway.ingresses", "(context: GatewayContext) -> async stop()", """
+Extra ingresses and periodic work the gateway starts after its writer and device directory are
+ready (in worker 0 only, under --workers), stopped before them. HTTP is built in; MQTT, command
+sending, health watch, rule timers, escalation, the purge and the notification dispatcher are
+listed in `builtin_ingresses()` and start first.
+""")
 
 
 def builtin_ingresses() -> list[Ingress]:

@@ -11,5 +11,4 @@ class NotifyConfig(AppConfig):
         from linli.notify.feed import publish_alarm_change
 
         # The alarm board is live: every raise, repeat, move and escalation reaches the consoles.
-        if publish_alarm_change not in ON_CHANGE:
-            ON_CHANGE.append(publish_alarm_change)
+        ON_CHANGE.register(publish_alarm_change)

@@ -13,5 +13,4 @@ class WorkordersConfig(AppConfig):
         from linli.automations.actions import WORK_ORDER_HANDLERS
         from linli.workorders.services import file_from_automation
 
-        if file_from_automation not in WORK_ORDER_HANDLERS:
-            WORK_ORDER_HANDLERS.append(file_from_automation)
+        WORK_ORDER_HANDLERS.register(file_from_automation)

@@ -70,8 +70,11 @@ def test_arrival_is_recorded_once_and_only_on_open_alarms(district):
 @pytest.mark.django_db(transaction=True)
 def test_the_change_hook_hears_of_an_alarm_only_after_it_committed(district):
     heard = []
-    alarms.ON_CHANGE.append(lambda alarm, what: heard.append((alarm.pk, what)))
-    try:
+
+    def hear(alarm, what):
+        heard.append((alarm.pk, what))
+
+    with alarms.ON_CHANGE.added(hear):
         from django.db import transaction
 
         with transaction.atomic():
@@ -80,5 +83,3 @@ def test_the_change_hook_hears_of_an_alarm_only_after_it_committed(district):
         assert heard == [(alarm.pk, "raised")]
         alarms.acknowledge(actor=district.a.users["guard"], alarm=alarm)
         assert heard[-1] == (alarm.pk, "acknowledged")
-    finally:
-        alarms.ON_CHANGE.pop()

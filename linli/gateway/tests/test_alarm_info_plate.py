@@ -38,9 +38,9 @@ def resident_decider():
             return GateDecision(open=True, display_text="欢迎回家")
         return None
 
-    decisions.GATE_DECIDERS.append(decide)
+    decisions.GATE_DECIDERS.register(decide)
     yield decide
-    decisions.GATE_DECIDERS.remove(decide)
+    decisions.GATE_DECIDERS.unregister(decide)
 
 
 def _post(h, cam, body):
@@ -115,11 +115,11 @@ def test_a_broken_decider_keeps_the_barrier_down_rather_than_failing(provision):
     def broken(query):
         raise RuntimeError("tariff cache not ready")
 
-    decisions.GATE_DECIDERS.append(broken)
+    decisions.GATE_DECIDERS.register(broken)
     try:
         answer = run_gateway(lambda h: _json(_post(h, cam, plate_read())))
     finally:
-        decisions.GATE_DECIDERS.remove(broken)
+        decisions.GATE_DECIDERS.unregister(broken)
     assert answer["Response_AlarmInfoPlate"]["info"] == "no"
 
 
@@ -192,9 +192,9 @@ def gate_queries():
     def record(query: GateQuery) -> None:
         asked.append(query)
 
-    decisions.GATE_DECIDERS.insert(0, record)
+    decisions.GATE_DECIDERS.register(record, order=0)
     yield asked
-    decisions.GATE_DECIDERS.remove(record)
+    decisions.GATE_DECIDERS.unregister(record)
 
 
 def test_the_documented_push_is_one_plate_read_keyed_by_id_time_and_plate(provision, gate_queries):
