@@ -31,7 +31,7 @@ from linli.core.models import AuditAction, AuditEntry
 from linli.core.selectors import get_visible
 from linli.events import media
 from linli.web.forms.alarms import AlarmFilterForm, CommentForm, DispatchForm, ResolveForm
-from linli.web.views.common import console_view, paginate
+from linli.web.views.common import console_view, may_open, paginate
 
 BOARD_LIMIT = 100
 ESCALATION_LEVELS = {0: gettext_lazy("物业"), 1: gettext_lazy("社区"), 2: gettext_lazy("街道")}
@@ -78,12 +78,12 @@ def _changeable(user: Any, alarms: list[Alarm]) -> set[int]:
     return set(Alarm.objects.restrict(user, "change").filter(pk__in=ids).values_list("pk", flat=True))
 
 
-def _device_url(device: Any) -> str:
-    """The device's console page, once the device pages exist."""
+def _device_url(user: Any, device: Any) -> str:
+    """The device's console page, once the device pages exist, where the user may open it."""
     if device is None:
         return ""
     try:
-        return reverse("web:device_detail", args=[device.pk])
+        return reverse("web:device_detail", args=[device.pk]) if may_open(user, "web:device_detail", device.pk) else ""
     except NoReverseMatch:
         return ""
 
@@ -111,7 +111,7 @@ def _board_context(request: HttpRequest) -> dict[str, Any]:
              "urgent": a.life_safety or a.severity == Severity.CRITICAL,
              "overdue": bool(a.deadline_at and not a.arrived_at and a.deadline_at <= now),
              "place": _place(a), "evidence": _evidence(a, with_event=False),
-             "device_url": _device_url(a.device)} for a in alarms]
+             "device_url": _device_url(request.user, a.device)} for a in alarms]
     query = request.GET.urlencode()
     return {"form": form, "rows": rows, "total": sum(counts.values()), "limit": BOARD_LIMIT,
             "severity_counts": [(s.value, s.label, counts.get(s.value, 0)) for s in Severity],
@@ -218,7 +218,7 @@ def _detail(request: HttpRequest, alarm: Alarm, *, status: int = 200, **forms: A
         "alarm": alarm, "place": _place(alarm), "timeline": timeline(alarm), "evidence": _evidence(alarm),
         "escalation": ESCALATION_LEVELS.get(alarm.escalation_level, alarm.escalation_level),
         "can_change": can_change, "open_statuses": [s.value for s in OPEN_STATUSES],
-        "device_url": _device_url(alarm.device),
+        "device_url": _device_url(request.user, alarm.device),
         "can_comment": request.user.scope().allows("alarms.add_alarmcomment"),
         "dispatch_form": forms.get("dispatch_form") or DispatchForm(assignees=compound_staff(alarm.compound)),
         "resolve_form": forms.get("resolve_form") or ResolveForm(),

@@ -14,7 +14,7 @@ from linli.accounts.roles import Role
 from linli.core import selectors
 from linli.core.audit import verify_chain
 from linli.web.forms.audit import OBJECT_PAGES, OBJECT_TYPES, AuditFilterForm
-from linli.web.views.common import console_view, paginate
+from linli.web.views.common import console_view, may_open, paginate
 
 
 def _start_of(day: dt.date) -> dt.datetime:
@@ -56,7 +56,8 @@ def audit_detail(request, pk: int):
              "changed": before.get(key) != after.get(key)}
             for key in sorted(set(before) | set(after))]
     page = OBJECT_PAGES.get(entry.object_type)
-    object_url = reverse(page, args=[entry.object_id]) if page and entry.object_id.isdigit() else ""
+    linked = page and entry.object_id.isdigit() and may_open(request.user, page, entry.object_id)
+    object_url = reverse(page, args=[entry.object_id]) if linked else ""
     return render(request, "web/audit/audit_detail.html", {
         "entry": entry, "rows": rows, "object_url": object_url,
         "object_label": OBJECT_TYPES.get(entry.object_type, entry.object_type),

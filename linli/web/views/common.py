@@ -8,10 +8,11 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest
 from django.shortcuts import render
+from django.urls import resolve, reverse
 
 from linli.core.errors import Conflict, Forbidden, NotFound
 
@@ -37,13 +38,29 @@ def console_view(permission: str | None = None) -> Callable:
             except Forbidden as exc:
                 raise PermissionDenied(str(exc)) from exc
 
-        return login_required(wrapper)
+        guarded = login_required(wrapper)
+        guarded.console_permission = permission  # read by may_open; decorators above copy it along
+        return guarded
 
     return decorate
 
 
 def can(request: HttpRequest, permission: str) -> bool:
     return request.user.scope().allows(permission)
+
+
+def may_open(user: Any, url_name: str, *args: Any) -> bool:
+    """Whether `user` passes the gate of the console page `url_name` (with `args`) names.
+
+    The answer is the check console_view makes on that page, read from the page's own view, so a
+    link is shown exactly where it opens and no role is walked into a 403. Objects outside the
+    user's scope are the selectors' business: those pages answer 404 whoever links to them.
+    """
+    view = resolve(reverse(url_name, args=args)).func
+    if not hasattr(view, "console_permission"):
+        raise ImproperlyConfigured(f"{url_name} is not a console_view page; may_open cannot tell who opens it")
+    permission = view.console_permission
+    return permission is None or user.scope().allows(permission)
 
 
 def paginate(request: HttpRequest, queryset: Any) -> Page:
